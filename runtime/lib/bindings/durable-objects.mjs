@@ -1,0 +1,223 @@
+// Durable Objects whose classes are defined in the Python Worker. miniflare can only run a
+// Durable Object class from a script inside workerd, so the objects live here in Node: one
+// Python instance per object id, calls to one object run one at a time, storage is a SQLite file
+// per object under the persist directory, alarms fire on a timer and survive restarts.
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { logError } from "../log.mjs";
+import { recordCall, takeFault } from "../observe.mjs";
+import { DurableObjectStorage } from "./do-storage.mjs";
+import { namedConstructor } from "./wrap.mjs";
+
+const ID_PATTERN = /^[0-9a-f]{64}$/;
+
+class DurableObjectId {
+  constructor(hex, name) {
+    this.hex = hex;
+    if (name !== undefined) this.name = name;
+  }
+  toString() {
+    return this.hex;
+  }
+  equals(other) {
+    return String(other) === this.hex;
+  }
+}
+
+class DurableObjectState {
+  constructor(id, storage) {
+    this.id = id;
+    this.storage = storage;
+    Object.defineProperty(this, "pending", { value: new Set(), enumerable: false });
+  }
+  get [Symbol.toStringTag]() {
+    return "DurableObjectState";
+  }
+  waitUntil(promise) {
+    const tracked = Promise.resolve(promise).catch((error) => logError(`waitUntil in Durable Object failed: ${error?.message ?? error}`));
+    this.pending.add(tracked);
+    tracked.finally(() => this.pending.delete(tracked));
+  }
+  async blockConcurrencyWhile(fn) {
+    // Calls to an object are already serialised (ObjectHost.enqueue), so running the callback
+    // is all that is left to do.
+    return await fn();
+  }
+  abort(reason) {
+    throw new Error(`Durable Object aborted${reason ? `: ${reason}` : ""}`);
+  }
+  acceptWebSocket() {
+    throw new Error("WebSocket hibernation is not supported by the local runtime");
+  }
+  getWebSockets() {
+    return [];
+  }
+}
+
+// One live object: its Python instance, its storage and the queue that serialises its calls.
+class ObjectHost {
+  constructor(namespace, id) {
+    this.namespace = namespace;
+    this.id = id;
+    this.tail = Promise.resolve();
+    this.instance = null;
+    this.alarmTimer = null;
+    this.storage = new DurableObjectStorage(namespace.fileFor(id), {
+      onAlarmChange: (time) => this.armAlarm(time),
+    });
+    this.state = new DurableObjectState(id, wrapStorage(this.storage, namespace.binding));
+  }
+
+  enqueue(task) {
+    const run = this.tail.then(async () => {
+      if (!this.instance) this.instance = await this.namespace.python.construct(this.namespace.className, [this.state, this.namespace.env()]);
+      return task(this.instance);
+    });
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  armAlarm(time) {
+    clearTimeout(this.alarmTimer);
+    this.alarmTimer = null;
+    if (time === null || time === undefined) return;
+    this.alarmTimer = setTimeout(() => this.fireAlarm(0), Math.max(0, time - Date.now()));
+    this.alarmTimer.unref();
+  }
+
+  async fireAlarm(retryCount) {
+    await this.storage.deleteAlarm();
+    try {
+      await this.enqueue((instance) =>
+        this.namespace.python.callHandler(instance, "alarm", [{ retryCount, isRetry: retryCount > 0 }]),
+      );
+    } catch (error) {
+      logError(`alarm of ${this.namespace.className} ${this.id} failed:\n${error?.message ?? error}`);
+      if (retryCount < 6) setTimeout(() => this.fireAlarm(retryCount + 1), 2 ** retryCount * 1000).unref();
+    }
+  }
+}
+
+function wrapStorage(storage, binding) {
+  // Named like workerd's class so the SDK wraps it (DurableObjectContext checks the name).
+  return new Proxy(storage, {
+    get(target, prop) {
+      if (prop === "constructor") return namedConstructor("DurableObjectStorage");
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+export class DurableObjectNamespace {
+  constructor({ binding, className, scriptName, persistRoot, python, env }) {
+    this.binding = binding;
+    this.className = className;
+    this.python = python;
+    this.env = env;
+    this.directory = path.join(persistRoot, "do", `${scriptName}-${className}`);
+    this.objects = new Map();
+  }
+
+  get [Symbol.toStringTag]() {
+    return "DurableObjectNamespace";
+  }
+
+  fileFor(id) {
+    return path.join(this.directory, `${id.hex}.sqlite`);
+  }
+
+  idFromName(name) {
+    const hex = createHash("sha256").update(`${this.directory}\0${name}`).digest("hex");
+    return new DurableObjectId(hex, String(name));
+  }
+
+  idFromString(hex) {
+    if (!ID_PATTERN.test(hex)) throw new TypeError("Invalid Durable Object ID: must be 64 hex digits");
+    return new DurableObjectId(hex);
+  }
+
+  newUniqueId() {
+    return new DurableObjectId(randomBytes(32).toString("hex"));
+  }
+
+  get(id) {
+    if (!(id instanceof DurableObjectId)) throw new TypeError("get() expects a DurableObjectId");
+    return this.#stub(id);
+  }
+
+  getByName(name) {
+    return this.#stub(this.idFromName(name));
+  }
+
+  jurisdiction() {
+    return this;
+  }
+
+  host(id) {
+    if (!this.objects.has(id.hex)) this.objects.set(id.hex, new ObjectHost(this, id));
+    return this.objects.get(id.hex);
+  }
+
+  // Re-arms alarms that were set before a restart.
+  restoreAlarms() {
+    if (!fs.existsSync(this.directory)) return;
+    for (const file of fs.readdirSync(this.directory)) {
+      const match = /^([0-9a-f]{64})\.sqlite$/.exec(file);
+      if (!match) continue;
+      const host = this.host(new DurableObjectId(match[1]));
+      host.storage.getAlarm().then((time) => host.armAlarm(time));
+    }
+  }
+
+  close() {
+    for (const host of this.objects.values()) {
+      clearTimeout(host.alarmTimer);
+      host.storage.close();
+    }
+  }
+
+  #stub(id) {
+    const namespace = this;
+    const call = (method, args, relaxed) => {
+      const done = recordCall(namespace.binding, "DurableObject", method);
+      const fault = takeFault(namespace.binding, method);
+      if (fault) {
+        done(false, fault);
+        return Promise.reject(fault);
+      }
+      return namespace
+        .host(id)
+        .enqueue((instance) => namespace.python.call(instance, method, args, { relaxed }))
+        .then(
+          (value) => (done(true), value),
+          (error) => {
+            done(false, error);
+            throw error;
+          },
+        );
+    };
+    const target = { id, name: id.name };
+    return new Proxy(target, {
+      get(obj, prop) {
+        if (prop === "constructor") return namedConstructor("DurableObject");
+        if (typeof prop !== "string" || prop === "then" || prop === "toJSON") return undefined;
+        if (prop in obj) return obj[prop];
+        if (prop === "fetch") {
+          return (input, init) => call("fetch", [input instanceof Request && !init ? input : new Request(input, init)], true);
+        }
+        // Any other name is an RPC method; arguments cross by structured clone, as over RPC.
+        return (...args) => call(prop, args.map(cloneForRpc), false);
+      },
+    });
+  }
+}
+
+function cloneForRpc(value) {
+  try {
+    return structuredClone(value);
+  } catch {
+    return value;
+  }
+}

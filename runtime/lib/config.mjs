@@ -1,0 +1,91 @@
+// Reads a wrangler.toml and turns it into the one description of a Worker that the rest of the
+// runtime uses. Nothing here knows about any particular application.
+import fs from "node:fs";
+import path from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { parse as parseDotenv } from "dotenv";
+
+export class ConfigError extends Error {}
+
+// Production's queue consumer defaults; miniflare's own defaults (5, 1 s, 2) differ.
+const QUEUE_DEFAULTS = { maxBatchSize: 10, maxBatchTimeout: 5, maxRetries: 3 };
+
+export function loadConfig(configPath) {
+  const absolute = path.resolve(configPath);
+  if (!fs.existsSync(absolute)) throw new ConfigError(`config not found: ${absolute}`);
+  let raw;
+  try {
+    raw = parseToml(fs.readFileSync(absolute, "utf8"));
+  } catch (error) {
+    throw new ConfigError(`${absolute}: ${error.message.split("\n")[0]}`);
+  }
+  const root = path.dirname(absolute);
+  if (!raw.name) throw new ConfigError(`${absolute}: "name" is required`);
+  if (!raw.main) throw new ConfigError(`${absolute}: "main" is required`);
+  const flags = raw.compatibility_flags ?? [];
+  if (!flags.includes("python_workers")) {
+    throw new ConfigError(`${absolute}: compatibility_flags must include "python_workers"`);
+  }
+  return {
+    path: absolute,
+    root,
+    name: raw.name,
+    main: path.resolve(root, raw.main),
+    compatibilityDate: raw.compatibility_date,
+    compatibilityFlags: flags,
+    vars: raw.vars ?? {},
+    d1: (raw.d1_databases ?? []).map((db) => ({
+      binding: db.binding,
+      // The id miniflare keys the database file by: the same rule wrangler dev and
+      // `wrangler d1 migrations apply --local` use, so all three share one database.
+      id: db.preview_database_id ?? db.database_id ?? db.binding,
+      name: db.database_name,
+      migrationsDir: path.resolve(root, db.migrations_dir ?? "migrations"),
+      migrationsTable: db.migrations_table ?? "d1_migrations",
+    })),
+    r2: (raw.r2_buckets ?? []).map((b) => ({ binding: b.binding, id: b.bucket_name ?? b.binding })),
+    kv: (raw.kv_namespaces ?? []).map((ns) => ({ binding: ns.binding, id: ns.id ?? ns.binding })),
+    queueProducers: (raw.queues?.producers ?? []).map((p) => ({
+      binding: p.binding,
+      queue: p.queue,
+      deliveryDelay: p.delivery_delay,
+    })),
+    queueConsumers: (raw.queues?.consumers ?? []).map((c) => ({
+      queue: c.queue,
+      maxBatchSize: c.max_batch_size ?? QUEUE_DEFAULTS.maxBatchSize,
+      maxBatchTimeout: c.max_batch_timeout ?? QUEUE_DEFAULTS.maxBatchTimeout,
+      maxRetries: c.max_retries ?? QUEUE_DEFAULTS.maxRetries,
+      deadLetterQueue: c.dead_letter_queue,
+      retryDelay: c.retry_delay,
+    })),
+    ai: raw.ai?.binding ? { binding: raw.ai.binding } : null,
+    durableObjects: (raw.durable_objects?.bindings ?? []).map((d) => ({
+      binding: d.name,
+      className: d.class_name,
+      scriptName: d.script_name,
+    })),
+    sqliteClasses: new Set((raw.migrations ?? []).flatMap((m) => m.new_sqlite_classes ?? [])),
+    crons: raw.triggers?.crons ?? [],
+  };
+}
+
+// `.dev.vars` beside the config, like wrangler dev; `.env` only when there is no `.dev.vars`.
+export function loadDevVars(config) {
+  for (const name of [".dev.vars", ".env"]) {
+    const file = path.join(config.root, name);
+    if (fs.existsSync(file)) return { file, vars: parseDotenv(fs.readFileSync(file)) };
+  }
+  return { file: null, vars: {} };
+}
+
+export function bindingNames(config) {
+  return [
+    ...Object.keys(config.vars),
+    ...config.d1.map((b) => b.binding),
+    ...config.r2.map((b) => b.binding),
+    ...config.kv.map((b) => b.binding),
+    ...config.queueProducers.map((b) => b.binding),
+    ...config.durableObjects.map((b) => b.binding),
+    ...(config.ai ? [config.ai.binding] : []),
+  ];
+}

@@ -1,0 +1,69 @@
+// The `env` and execution contexts the Python Worker receives, built from wrangler.toml.
+import { logError } from "./log.mjs";
+import { Ai } from "./bindings/ai.mjs";
+import { DurableObjectNamespace } from "./bindings/durable-objects.mjs";
+import { R2Bucket } from "./bindings/r2.mjs";
+import { wrapBinding } from "./bindings/wrap.mjs";
+
+// Names Pyodide and the SDK probe on any JS object; asking for them is not using a binding.
+const LOOKS_LIKE_BINDING = /^[A-Z][A-Z0-9_]*$/;
+
+export function buildEnv({ config, devVars, miniflareBindings, r2Bridge, persistRoot, python }) {
+  const env = { ...config.vars, ...devVars };
+  for (const { binding } of config.d1) {
+    env[binding] = wrapBinding(miniflareBindings[binding], { binding, type: "D1Database" });
+  }
+  for (const { binding } of config.kv) {
+    env[binding] = wrapBinding(miniflareBindings[binding], { binding, type: "KvNamespace" });
+  }
+  for (const { binding } of config.queueProducers) {
+    env[binding] = wrapBinding(miniflareBindings[binding], { binding, type: "WorkerQueue" });
+  }
+  for (const { binding } of config.r2) {
+    env[binding] = wrapBinding(new R2Bucket(r2Bridge, binding), { binding, type: "R2Bucket" });
+  }
+  const ai = config.ai ? new Ai({ accountId: process.env.CLOUDFLARE_ACCOUNT_ID, apiToken: process.env.CLOUDFLARE_API_TOKEN }) : null;
+  if (ai) env[config.ai.binding] = wrapBinding(ai, { binding: config.ai.binding, type: "Ai" });
+  const namespaces = config.durableObjects.map(
+    (d) =>
+      new DurableObjectNamespace({
+        binding: d.binding,
+        className: d.className,
+        scriptName: config.name,
+        persistRoot: `${persistRoot}/v3`,
+        python,
+        env: () => proxied,
+      }),
+  );
+  for (const namespace of namespaces) env[namespace.binding] = namespace;
+
+  const reported = new Set();
+  const proxied = new Proxy(env, {
+    get(target, prop) {
+      if (typeof prop === "string" && !(prop in target) && LOOKS_LIKE_BINDING.test(prop) && !reported.has(prop)) {
+        reported.add(prop);
+        logError(`binding "${prop}" is used by the Worker but is not declared in ${config.path}`);
+      }
+      return Reflect.get(target, prop);
+    },
+  });
+  return { env: proxied, namespaces, ai };
+}
+
+// What `ctx` is in `Default(ctx, env)`: waitUntil work is tracked so it completes and failures
+// are logged.
+export class ExecutionContext {
+  constructor(pending) {
+    Object.defineProperty(this, "pending", { value: pending, enumerable: false });
+    this.props = {};
+  }
+  get [Symbol.toStringTag]() {
+    return "ExecutionContext";
+  }
+  waitUntil(promise) {
+    const tracked = Promise.resolve(promise).catch((error) => logError(`waitUntil task failed:\n${error?.message ?? error}`));
+    this.pending.add(tracked);
+    tracked.finally(() => this.pending.delete(tracked));
+  }
+  passThroughOnException() {}
+}

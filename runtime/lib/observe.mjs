@@ -1,0 +1,90 @@
+// Tracing and fault injection for binding calls. Both hang off the call wrapper in
+// bindings/wrap.mjs, so application code never knows they exist.
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
+
+const MAX_TRACES = 2000;
+const current = new AsyncLocalStorage();
+const traces = new Map();
+
+export class Trace {
+  constructor(kind, label) {
+    this.id = randomUUID();
+    this.kind = kind;
+    this.label = label;
+    this.start = performance.now();
+    this.end = null;
+    this.calls = [];
+    traces.set(this.id, this);
+    if (traces.size > MAX_TRACES) traces.delete(traces.keys().next().value);
+  }
+
+  finish() {
+    this.end = performance.now();
+  }
+
+  toJSON() {
+    const rel = (t) => (t === null ? null : Math.round((t - this.start) * 1000) / 1000);
+    return {
+      id: this.id,
+      kind: this.kind,
+      label: this.label,
+      duration_ms: rel(this.end),
+      calls: this.calls.map((c) => ({ ...c, start: rel(c.start), end: rel(c.end) })),
+    };
+  }
+}
+
+export function runTraced(trace, fn) {
+  return current.run(trace, fn);
+}
+
+export function getTrace(id) {
+  return traces.get(id);
+}
+
+export function listTraces(kind) {
+  return [...traces.values()].filter((t) => !kind || t.kind === kind);
+}
+
+// Records one binding call on the trace of whatever request (or batch, or cron run) is running.
+export function recordCall(binding, type, method) {
+  const trace = current.getStore();
+  const call = { binding, type, method, start: performance.now(), end: null, ok: null };
+  trace?.calls.push(call);
+  return (ok, error) => {
+    call.end = performance.now();
+    call.ok = ok;
+    if (error) call.error = String(error?.message ?? error).slice(0, 200);
+  };
+}
+
+// target is "BINDING.method" ("BINDING.*" matches every method of that binding).
+const faults = new Map();
+
+export function armFault({ target, count = 1, message }) {
+  if (typeof target !== "string" || !/^[^.]+\.[^.]+$/.test(target)) {
+    throw new TypeError('target must look like "BINDING.method"');
+  }
+  faults.set(target, { remaining: Number(count), message: message ?? `injected fault: ${target}` });
+}
+
+export function clearFaults() {
+  faults.clear();
+}
+
+export function listFaults() {
+  return Object.fromEntries([...faults].map(([k, v]) => [k, { ...v }]));
+}
+
+export function takeFault(binding, method) {
+  for (const target of [`${binding}.${method}`, `${binding}.*`]) {
+    const fault = faults.get(target);
+    if (fault && fault.remaining > 0) {
+      fault.remaining -= 1;
+      if (fault.remaining === 0) faults.delete(target);
+      return new Error(fault.message);
+    }
+  }
+  return null;
+}

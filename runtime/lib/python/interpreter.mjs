@@ -1,0 +1,185 @@
+// Loads Pyodide (the interpreter production Python Workers run), installs the workers SDK into
+// its site-packages, registers the two JS modules the SDK imports, writes the Worker's bundle
+// where workerd puts it and imports the main module by the name workerd uses.
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { loadPyodide } from "pyodide";
+import { log, logError, step } from "../log.mjs";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const MODULE_ROOT = "/session/metadata";
+
+export class WorkerLoadError extends Error {}
+
+function pythonErrorMessage(error) {
+  return String(error?.message ?? error);
+}
+
+export class PythonWorker {
+  // Loading the interpreter needs nothing from the Worker, so it can start first.
+  static async boot({ onStdout }) {
+    const worker = new PythonWorker();
+    worker.pyodide = await step("pyodide load", () =>
+      loadPyodide({ stdout: onStdout, stderr: onStdout, env: { PYTHONUNBUFFERED: "1" } }),
+    );
+    return worker;
+  }
+
+  async load({ bundle, sdk, compatibilityFlags, helper }) {
+    const worker = this;
+    worker.bundle = bundle;
+    await step(`workers SDK install (${sdk.description})`, () => worker.#installSdk(sdk));
+    worker.#registerJsModules(helper, compatibilityFlags);
+    await step(`worker modules (${bundle.files.length} files)`, () => worker.#writeBundle());
+    worker.host = worker.pyodide.pyimport("pyworker_host");
+    worker.main = await step(`main module import (${bundle.mainModule})`, () => worker.#importMain());
+    worker.classes = worker.host.entrypoint_classes(worker.main);
+  }
+
+  #installSdk(sdk) {
+    const sitePackages = this.pyodide.runPython("import site; site.getsitepackages()[0]");
+    for (const file of sdk.files) this.#write(path.posix.join(sitePackages, file.target), fs.readFileSync(file.source));
+    this.#write(path.posix.join(sitePackages, "pyworker_host.py"), fs.readFileSync(path.join(HERE, "pyworker_host.py")));
+    this.sdkDirectory = sdk.jsModulesDirectory;
+  }
+
+  #registerJsModules(helper, compatibilityFlags) {
+    this.pyodide.registerJsModule("_pyodide_entrypoint_helper", helper);
+    const flags = { python_workflows_implicit_dependencies: false, python_request_headers_preserve_commas: false };
+    for (const flag of compatibilityFlags) flags[flag] = true;
+    this.pyodide.registerJsModule("_cloudflare_compat_flags", flags);
+  }
+
+  #write(target, contents) {
+    this.pyodide.FS.mkdirTree(path.posix.dirname(target));
+    this.pyodide.FS.writeFile(target, contents);
+  }
+
+  #writeBundle() {
+    for (const file of this.bundle.files) this.#write(path.posix.join(MODULE_ROOT, file.name), fs.readFileSync(file.source));
+    const pythonModules = this.bundle.files.some((f) => f.name.startsWith("python_modules/"));
+    this.pyodide.runPython(`
+import os, sys
+os.chdir(${JSON.stringify(MODULE_ROOT)})
+sys.path.insert(0, ${JSON.stringify(MODULE_ROOT)})
+if ${pythonModules ? "True" : "False"}:
+    sys.path.insert(1, ${JSON.stringify(MODULE_ROOT + "/python_modules")})
+`);
+  }
+
+  async #importMain() {
+    const name = this.bundle.mainModule.replace(/\.py$/, "");
+    const importer = this.pyodide.runPython(`
+import importlib
+def _import_main(name):
+    try:
+        return importlib.import_module(name), None
+    except SyntaxError as error:
+        return None, f"SyntaxError in {error.filename}:{error.lineno}: {error.msg}"
+    except ModuleNotFoundError as error:
+        if error.name == name:
+            return None, f"main module {name}.py is not in the bundle"
+        return None, f"ModuleNotFoundError while importing the main module: {error}"
+    except BaseException as error:
+        import traceback
+        return None, "".join(traceback.format_exception(error))
+_import_main`);
+    const [module, problem] = importer(name).toJs({ depth: 1 });
+    importer.destroy();
+    if (problem) throw new WorkerLoadError(this.bundle.describePath(problem));
+    return module;
+  }
+
+  classNames(kind) {
+    return (this.classes[kind] ?? []).map((c) => c.className);
+  }
+
+  // Creates a Python instance of an exported class: constructor(ctx, env), like workerd.
+  construct(className, args) {
+    const cls = this.main[className];
+    if (typeof cls !== "function") throw new TypeError(`There is no '${className}' class in the Python Worker's main module`);
+    return cls(...args);
+  }
+
+  async call(instance, method, args, { relaxed }) {
+    if (typeof instance[method] !== "function") throw new TypeError(`Method ${method} does not exist`);
+    return await this.host.call_method(relaxed, instance, method, ...args);
+  }
+
+  async callHandler(instance, method, args) {
+    if (typeof instance[method] !== "function") return;
+    await this.host.call_handler(instance, method, ...args);
+  }
+
+  // The Python traceback of an error raised by Worker code, with bundle paths mapped to source.
+  describeError(error) {
+    return this.bundle.describePath(pythonErrorMessage(error));
+  }
+}
+
+// The JS side of the SDK's `_pyodide_entrypoint_helper` module.
+export function entrypointHelper({ env, waitUntil, sdkJsDirectory, classes }) {
+  const workersModule = {
+    env,
+    waitUntil,
+    WorkerEntrypoint: classes.WorkerEntrypoint,
+    DurableObject: classes.DurableObject,
+    WorkflowEntrypoint: classes.WorkflowEntrypoint,
+    RpcTarget: classes.RpcTarget,
+  };
+  const socketsModule = {
+    connect() {
+      throw new Error("cloudflare:sockets connect() is not supported by the local runtime");
+    },
+  };
+  const patched = new WeakSet();
+  return {
+    cloudflareWorkersModule: workersModule,
+    cloudflareSocketsModule: socketsModule,
+    workerEntrypoint: classes.WorkerEntrypoint,
+    async doAnImport(name) {
+      if (name === "cloudflare:workers") return workersModule;
+      if (name === "cloudflare:sockets") return socketsModule;
+      const sdkPrefix = "python_modules/workers/";
+      if (name.startsWith(sdkPrefix) && sdkJsDirectory) {
+        return import(pathToFileURL(path.join(sdkJsDirectory, name.slice(sdkPrefix.length))).href);
+      }
+      throw new Error(`Cannot import '${name}': the local runtime provides cloudflare:workers and cloudflare:sockets`);
+    },
+    // A Python awaitable handed to JS is a proxy that Pyodide destroys when the call returns,
+    // so waitUntil keeps its own copy until the awaitable settles.
+    patchWaitUntil(ctx) {
+      if (Object.prototype.toString.call(ctx) !== "[object ExecutionContext]" || patched.has(ctx)) return;
+      const original = ctx.waitUntil.bind(ctx);
+      ctx.waitUntil = (awaitable) => {
+        const own = typeof awaitable?.copy === "function" ? awaitable.copy() : awaitable;
+        original(
+          (async () => {
+            try {
+              await own;
+            } finally {
+              own?.destroy?.();
+            }
+          })(),
+        );
+      };
+      patched.add(ctx);
+    },
+    *patch_env_helper(patch) {
+      const entries = patch instanceof Map ? [...patch.entries()] : Object.entries(patch);
+      const saved = entries.map(([key]) => [key, Object.getOwnPropertyDescriptor(env, key)]);
+      for (const [key, value] of entries) env[key] = value;
+      try {
+        yield;
+      } finally {
+        for (const [key, descriptor] of saved) {
+          if (descriptor) Object.defineProperty(env, key, descriptor);
+          else delete env[key];
+        }
+      }
+    },
+  };
+}
+
+export { log, logError };

@@ -1,0 +1,78 @@
+"""The Python half of the local runtime's dispatch, loaded into Pyodide before the Worker.
+
+It plays the part of workerd's introspection module: it lists the entrypoint classes the main
+module exports and calls their methods with production's conversions, `python_from_rpc` on
+every argument and `python_to_rpc` on the result. `fetch` is called the relaxed way (arguments
+the method does not accept are dropped), every other method strictly, as in workerd.
+"""
+
+import inspect
+import traceback
+from types import FunctionType
+
+import js
+from pyodide.code import relaxed_call
+from pyodide.ffi import to_js
+from workers import (
+    DurableObject,
+    WorkerEntrypoint,
+    WorkflowEntrypoint,
+    python_from_rpc,
+    python_to_rpc,
+)
+
+
+def _public_methods(cls):
+    names = []
+    for name in dir(cls):
+        if name.startswith("_"):
+            continue
+        for base in cls.__mro__:
+            if name in base.__dict__:
+                if isinstance(base.__dict__[name], FunctionType):
+                    names.append(name)
+                break
+    return sorted(names)
+
+
+def _exported(module, base):
+    keys = getattr(module, "__all__", None)
+    if keys is None:
+        keys = [key for key in dir(module) if not key.startswith("_")]
+    found = []
+    for key in keys:
+        value = getattr(module, key)
+        if inspect.isclass(value) and issubclass(value, base) and value is not base:
+            found.append({"className": value.__name__, "methodNames": _public_methods(value)})
+    return found
+
+
+def entrypoint_classes(module):
+    return to_js(
+        {
+            "durableObjects": _exported(module, DurableObject),
+            "workerEntrypoints": _exported(module, WorkerEntrypoint),
+            "workflowEntrypoints": _exported(module, WorkflowEntrypoint),
+        },
+        dict_converter=js.Object.fromEntries,
+    )
+
+
+async def call_method(relaxed, instance, name, *args):
+    method = getattr(instance, name)
+    py_args = [python_from_rpc(arg) for arg in args]
+    result = relaxed_call(method, *py_args) if relaxed else method(*py_args)
+    if inspect.isawaitable(result):
+        result = await result
+    return python_to_rpc(result)
+
+
+async def call_handler(instance, name, *args):
+    """Handlers workerd passes raw JS arguments to (a Durable Object's alarm)."""
+    result = relaxed_call(getattr(instance, name), *args)
+    if inspect.isawaitable(result):
+        await result
+
+
+def format_exception(error):
+    return "".join(traceback.format_exception(error))

@@ -1,0 +1,225 @@
+// Wires the pieces together: config -> bundle + miniflare + interpreter -> env -> HTTP server.
+import path from "node:path";
+import { buildBundle, findSdk } from "./bundle.mjs";
+import { loadConfig, loadDevVars } from "./config.mjs";
+import { ExecutionContext, buildEnv } from "./env.mjs";
+import { log, logError, sinceStart, step } from "./log.mjs";
+import { applyMigrations, startMiniflare } from "./miniflare-host.mjs";
+import { armFault, clearFaults, getTrace, listFaults, listTraces, runTraced, Trace } from "./observe.mjs";
+import { entrypointHelper, PythonWorker } from "./python/interpreter.mjs";
+import { summarizeDecisions, toBatch } from "./queues.mjs";
+import { R2Bridge } from "./bindings/r2.mjs";
+import { startServer, toWebRequest, writeWebResponse } from "./server.mjs";
+import { FixedLengthStream } from "./streams.mjs";
+
+export class StartupError extends Error {}
+
+const TRACE_HEADER = "x-pyworker-trace-id";
+
+// Base classes handed to the SDK as cloudflare:workers exports; the Python classes do the work.
+const JS_CLASSES = {
+  WorkerEntrypoint: class WorkerEntrypoint {},
+  DurableObject: class DurableObject {},
+  WorkflowEntrypoint: class WorkflowEntrypoint {},
+  RpcTarget: class RpcTarget {},
+};
+
+function workerStdout(line) {
+  process.stdout.write(`${line}\n`);
+}
+
+export async function startRuntime({ configPath, port, host = "127.0.0.1", persistTo, testMode = false, testScheduled = false }) {
+  const config = loadConfig(configPath);
+  const persistRoot = path.resolve(persistTo);
+  const devVars = loadDevVars(config);
+  log(`config ${config.path}; state ${persistRoot}/v3${devVars.file ? `; vars from ${path.basename(devVars.file)}` : ""}`);
+  globalThis.FixedLengthStream ??= FixedLengthStream;
+
+  let queueHandler = async () => ({ decisions: [], error: "the Python Worker is not loaded yet" });
+  const booting = PythonWorker.boot({ onStdout: workerStdout });
+  const [bundle, mini] = await Promise.all([
+    step("bundle (wrangler deploy --dry-run)", () => buildBundle(config)),
+    step("miniflare start", () =>
+      startMiniflare({ config, persistRoot, onQueueBatch: (payload) => queueHandler(payload) }),
+    ),
+  ]);
+  for (const d1 of config.d1) {
+    const applied = await step(`D1 migrations for ${d1.binding}`, () => applyMigrations(mini.bindings[d1.binding], d1));
+    if (applied.length) log(`  applied ${applied.join(", ")}`);
+  }
+  const sdk = findSdk(config, bundle);
+  const python = await booting;
+  const { env, namespaces, ai } = buildEnv({
+    config,
+    devVars: devVars.vars,
+    miniflareBindings: mini.bindings,
+    r2Bridge: new R2Bridge(mini.url),
+    persistRoot,
+    python,
+  });
+  if (ai) log(`AI binding ${config.ai.binding}: ${ai.mode}${ai.remote ? "" : " (deterministic, schema-compatible; not a model)"}`);
+
+  const pending = new Set();
+  const helper = entrypointHelper({
+    env,
+    waitUntil: (promise) => new ExecutionContext(pending).waitUntil(promise),
+    sdkJsDirectory: sdk.jsModulesDirectory,
+    classes: JS_CLASSES,
+  });
+  await python.load({ bundle, sdk, compatibilityFlags: config.compatibilityFlags, helper });
+  checkEntrypoints(config, python);
+  for (const namespace of namespaces) namespace.restoreAlarms();
+
+  async function invokeDefault(method, args) {
+    const instance = python.construct("Default", [new ExecutionContext(pending), env]);
+    try {
+      return await python.call(instance, method, args, { relaxed: method === "fetch" });
+    } finally {
+      instance.destroy?.();
+    }
+  }
+
+  queueHandler = async (payload) => {
+    const started = performance.now();
+    const { batch, decisions } = toBatch(payload);
+    const trace = new Trace("queue", payload.queue);
+    try {
+      await runTraced(trace, () => invokeDefault("queue", [batch]));
+      log(`queue ${payload.queue}: ${summarizeDecisions(decisions, batch.messages.length)} (${ms(started)} ms)`);
+      return { decisions, trace: trace.id };
+    } catch (error) {
+      logError(`queue ${payload.queue}: handler raised (${ms(started)} ms)\n${python.describeError(error)}`);
+      return { decisions, trace: trace.id, error: "queue handler raised an exception" };
+    } finally {
+      trace.finish();
+    }
+  };
+
+  async function runScheduled(url) {
+    const cron = url.searchParams.get("cron") ?? config.crons[0] ?? "";
+    const time = Number(url.searchParams.get("time") ?? Date.now());
+    const controller = new ScheduledController(time, cron);
+    const trace = new Trace("scheduled", cron);
+    try {
+      await runTraced(trace, () => invokeDefault("scheduled", [controller]));
+      return { ok: true, trace };
+    } catch (error) {
+      logError(`scheduled "${cron}" raised\n${python.describeError(error)}`);
+      return { ok: false, trace };
+    } finally {
+      trace.finish();
+    }
+  }
+
+  async function handle(req, res) {
+    const started = performance.now();
+    const url = new URL(req.url, "http://localhost");
+    if (url.pathname.startsWith("/__runtime/") && testMode) return control(req, res, url);
+    if (url.pathname === "/__scheduled" && (testMode || testScheduled)) {
+      const { ok, trace } = await runScheduled(url);
+      res.writeHead(ok ? 200 : 500, { "content-type": "text/plain", [TRACE_HEADER]: trace.id });
+      res.end(ok ? "Ran scheduled event" : "Scheduled event raised an exception");
+      log(`scheduled ${url.searchParams.get("cron") ?? ""} ${ok ? "ok" : "raised"} (${ms(started)} ms)`);
+      return;
+    }
+    const request = toWebRequest(req, { port });
+    const trace = new Trace("fetch", `${req.method} ${url.pathname}`);
+    let response;
+    try {
+      response = await runTraced(trace, () => invokeDefault("fetch", [request]));
+      if (!(response instanceof Response)) throw new TypeError(`fetch() returned ${response} instead of a Response`);
+    } catch (error) {
+      trace.finish();
+      logError(`${req.method} ${url.pathname} raised:\n${python.describeError(error)}`);
+      response = new Response("Internal Server Error: the Worker raised an exception", {
+        status: 500,
+        headers: { "content-type": "text/plain; charset=utf-8" },
+      });
+    }
+    trace.finish();
+    if (testMode) response = withHeader(response, TRACE_HEADER, trace.id);
+    await writeWebResponse(response, res, { head: req.method === "HEAD" });
+    log(`${req.method} ${url.pathname}${url.search} ${response.status} (${ms(started)} ms)`);
+  }
+
+  async function control(req, res, url) {
+    const send = (status, value) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(value));
+    };
+    const parts = url.pathname.split("/").filter(Boolean);
+    if (parts[1] === "health") return send(200, { ok: true, pid: process.pid });
+    if (parts[1] === "memory") return send(200, process.memoryUsage());
+    if (parts[1] === "traces" && parts[2]) {
+      const trace = getTrace(parts[2]);
+      return trace ? send(200, trace) : send(404, { error: "no such trace" });
+    }
+    if (parts[1] === "traces") return send(200, listTraces(url.searchParams.get("kind")));
+    if (parts[1] === "faults") {
+      if (req.method === "GET") return send(200, listFaults());
+      if (req.method === "DELETE") return clearFaults(), send(200, {});
+      const chunks = [];
+      for await (const chunk of req) chunks.push(chunk);
+      try {
+        armFault(JSON.parse(Buffer.concat(chunks).toString() || "{}"));
+        return send(201, listFaults());
+      } catch (error) {
+        return send(400, { error: error.message });
+      }
+    }
+    return send(404, { error: "unknown control route" });
+  }
+
+  const server = await step(`listen on http://${host}:${port}`, () => startServer({ port, host, handle }));
+  const address = server.address();
+  log(`ready on http://${host}:${address.port} after ${sinceStart()} ms`);
+
+  return {
+    port: address.port,
+    async close() {
+      await new Promise((resolve) => server.close(resolve));
+      server.closeAllConnections?.();
+      await Promise.allSettled([...pending]);
+      for (const namespace of namespaces) namespace.close();
+      await mini.mf.dispose();
+    },
+  };
+}
+
+class ScheduledController {
+  constructor(scheduledTime, cron) {
+    this.scheduledTime = scheduledTime;
+    this.cron = cron;
+  }
+  noRetry() {}
+}
+
+function checkEntrypoints(config, python) {
+  if (!python.classNames("workerEntrypoints").includes("Default")) {
+    throw new StartupError(`${config.main}: the main module must export a class Default(WorkerEntrypoint)`);
+  }
+  const exported = python.classNames("durableObjects");
+  for (const d of config.durableObjects) {
+    if (d.scriptName && d.scriptName !== config.name) {
+      throw new StartupError(`Durable Object binding ${d.binding} uses script_name "${d.scriptName}"; the local runtime runs only this Worker's classes`);
+    }
+    if (!exported.includes(d.className)) {
+      throw new StartupError(`Durable Object binding ${d.binding}: class ${d.className} is not exported by ${config.main}`);
+    }
+  }
+}
+
+function withHeader(response, name, value) {
+  try {
+    response.headers.set(name, value);
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    copy.headers.set(name, value);
+    return copy;
+  }
+}
+
+function ms(started) {
+  return Math.round(performance.now() - started);
+}
