@@ -2,25 +2,29 @@
 import { logError } from "./log.mjs";
 import { Ai } from "./bindings/ai.mjs";
 import { DurableObjectNamespace } from "./bindings/durable-objects.mjs";
+import { D1Database } from "./bindings/d1.mjs";
+import { KvNamespace } from "./bindings/kv.mjs";
+import { WorkerQueue } from "./bindings/queue.mjs";
 import { R2Bucket } from "./bindings/r2.mjs";
 import { wrapBinding } from "./bindings/wrap.mjs";
 
 // Names Pyodide and the SDK probe on any JS object; asking for them is not using a binding.
 const LOOKS_LIKE_BINDING = /^[A-Z][A-Z0-9_]*$/;
 
-export function buildEnv({ config, devVars, miniflareBindings, r2Bridge, persistRoot, python }) {
+// Binding types served through the shim worker's bridge, by wrangler.toml section.
+const BRIDGED = [
+  ["d1", D1Database],
+  ["kv", KvNamespace],
+  ["queueProducers", WorkerQueue],
+  ["r2", R2Bucket],
+];
+
+export function buildEnv({ config, devVars, bridge, persistRoot, python }) {
   const env = { ...config.vars, ...devVars };
-  for (const { binding } of config.d1) {
-    env[binding] = wrapBinding(miniflareBindings[binding], { binding, type: "D1Database" });
-  }
-  for (const { binding } of config.kv) {
-    env[binding] = wrapBinding(miniflareBindings[binding], { binding, type: "KvNamespace" });
-  }
-  for (const { binding } of config.queueProducers) {
-    env[binding] = wrapBinding(miniflareBindings[binding], { binding, type: "WorkerQueue" });
-  }
-  for (const { binding } of config.r2) {
-    env[binding] = wrapBinding(new R2Bucket(r2Bridge, binding), { binding, type: "R2Bucket" });
+  for (const [section, Binding] of BRIDGED) {
+    for (const { binding } of config[section]) {
+      env[binding] = wrapBinding(new Binding(bridge, binding), { binding, type: Binding.name });
+    }
   }
   const ai = config.ai ? new Ai({ accountId: process.env.CLOUDFLARE_ACCOUNT_ID, apiToken: process.env.CLOUDFLARE_API_TOKEN }) : null;
   if (ai) env[config.ai.binding] = wrapBinding(ai, { binding: config.ai.binding, type: "Ai" });

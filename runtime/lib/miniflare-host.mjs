@@ -1,7 +1,7 @@
 // miniflare provides the real binding simulators (D1, R2, KV, Queues), persisted under
 // DIR/v3/<type> exactly where wrangler dev and `wrangler d1 migrations apply --local` keep them.
-// They are attached to a small JS shim worker (shim/shim-worker.js) that consumes queues on the
-// Python Worker's behalf and streams R2 bodies.
+// They are attached to a small JS shim worker (shim/shim-worker.js) that makes binding calls on
+// the Python Worker's behalf and consumes its queues.
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,6 +9,7 @@ import { Log, LogLevel, Miniflare, Response as MiniflareResponse } from "minifla
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SHIM_DIR = path.join(HERE, "shim");
+const SHIM_MODULES = ["shim-worker.js", "codec.js", "respond.js", "r2.js", "d1.js", "kv.js", "queue-producer.js"];
 
 // The shim's own compatibility date: it must be one this workerd release supports, whatever
 // date the Python Worker declares.
@@ -41,10 +42,7 @@ export async function startMiniflare({ config, persistRoot, onQueueBatch }) {
         name: config.name,
         compatibilityDate: SHIM_COMPATIBILITY_DATE,
         modulesRoot: SHIM_DIR,
-        modules: [
-          { type: "ESModule", path: path.join(SHIM_DIR, "shim-worker.js") },
-          { type: "ESModule", path: path.join(SHIM_DIR, "codec.js") },
-        ],
+        modules: SHIM_MODULES.map((name) => ({ type: "ESModule", path: path.join(SHIM_DIR, name) })),
         d1Databases: Object.fromEntries(config.d1.map((d) => [d.binding, d.id])),
         r2Buckets: Object.fromEntries(config.r2.map((b) => [b.binding, b.id])),
         kvNamespaces: Object.fromEntries(config.kv.map((k) => [k.binding, k.id])),
@@ -61,9 +59,7 @@ export async function startMiniflare({ config, persistRoot, onQueueBatch }) {
       },
     ],
   });
-  const url = await mf.ready;
-  const bindings = await mf.getBindings(config.name);
-  return { mf, url, bindings };
+  return { mf, url: await mf.ready };
 }
 
 // Applies the .sql files of migrations_dir that the migrations table does not list yet, in

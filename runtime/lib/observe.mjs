@@ -48,9 +48,9 @@ export function listTraces(kind) {
 }
 
 // Records one binding call on the trace of whatever request (or batch, or cron run) is running.
-export function recordCall(binding, type, method) {
+export function recordCall(binding, type, method, sync = false) {
   const trace = current.getStore();
-  const call = { binding, type, method, start: performance.now(), end: null, ok: null };
+  const call = { binding, type, method, sync, start: performance.now(), end: null, ok: null };
   trace?.calls.push(call);
   return (ok, error) => {
     call.end = performance.now();

@@ -8,7 +8,8 @@ import { applyMigrations, startMiniflare } from "./miniflare-host.mjs";
 import { armFault, clearFaults, getTrace, listFaults, listTraces, runTraced, Trace } from "./observe.mjs";
 import { entrypointHelper, PythonWorker } from "./python/interpreter.mjs";
 import { summarizeDecisions, toBatch } from "./queues.mjs";
-import { R2Bridge } from "./bindings/r2.mjs";
+import { Bridge } from "./bindings/bridge.mjs";
+import { D1Database } from "./bindings/d1.mjs";
 import { startServer, toWebRequest, writeWebResponse } from "./server.mjs";
 import { FixedLengthStream } from "./streams.mjs";
 
@@ -43,8 +44,10 @@ export async function startRuntime({ configPath, port, host = "127.0.0.1", persi
       startMiniflare({ config, persistRoot, onQueueBatch: (payload) => queueHandler(payload) }),
     ),
   ]);
+  const bridge = new Bridge(mini.url);
   for (const d1 of config.d1) {
-    const applied = await step(`D1 migrations for ${d1.binding}`, () => applyMigrations(mini.bindings[d1.binding], d1));
+    const db = new D1Database(bridge, d1.binding);
+    const applied = await step(`D1 migrations for ${d1.binding}`, () => applyMigrations(db, d1));
     if (applied.length) log(`  applied ${applied.join(", ")}`);
   }
   const sdk = findSdk(config, bundle);
@@ -52,8 +55,7 @@ export async function startRuntime({ configPath, port, host = "127.0.0.1", persi
   const { env, namespaces, ai } = buildEnv({
     config,
     devVars: devVars.vars,
-    miniflareBindings: mini.bindings,
-    r2Bridge: new R2Bridge(mini.url),
+    bridge,
     persistRoot,
     python,
   });

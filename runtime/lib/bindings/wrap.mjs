@@ -1,10 +1,11 @@
 // Presents a binding object to Python the way workerd does, and observes every call on it.
 //
 // The workers SDK recognises bindings by their JS constructor name (D1Database, R2Bucket, ...)
-// and only then converts Python arguments (None -> null, dict -> Object). miniflare's Node
-// proxies report other names, so each binding is wrapped in a Proxy whose `constructor` is a
-// function with the production name. The same wrapper records each call on the current trace
-// and lets tests inject failures (observe.mjs).
+// and only then converts Python arguments (None -> null, dict -> Object); without the right
+// name, None reaches D1 as undefined. Each binding, and each object with methods that a binding
+// returns (a prepared statement, a multipart upload), is wrapped in a Proxy whose `constructor`
+// carries the production name. The same wrapper records each call on the current trace and lets
+// tests inject failures (observe.mjs).
 import { recordCall, takeFault } from "../observe.mjs";
 
 const TARGET = Symbol("pyworker.target");
@@ -49,7 +50,7 @@ export function unwrap(value) {
 
 function observedCall({ binding, type, method, fn, self, args }) {
   const sync = SYNC_METHODS[type]?.has(method) ?? false;
-  const done = recordCall(binding, type, method);
+  const done = recordCall(binding, type, method, sync);
   const fault = takeFault(binding, method);
   if (fault) {
     done(false, fault);

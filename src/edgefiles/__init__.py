@@ -1,0 +1,1 @@
+"""edgefiles: a file service on Cloudflare Python Workers."""

@@ -1,0 +1,1 @@
+"""HTTP: routing and thin handlers (parse request -> call services -> build response)."""

@@ -1,0 +1,1 @@
+"""One module per binding concern. JS conversion quirks live here and nowhere else."""

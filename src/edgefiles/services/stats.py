@@ -1,0 +1,17 @@
+"""Per-user statistics kept by the UserStats Durable Object, reached over RPC."""
+
+from typing import Any
+
+
+class UserStatsClient:
+    def __init__(self, namespace: Any) -> None:
+        self._namespace = namespace
+
+    def _stub(self, user_id: str) -> Any:
+        return self._namespace.getByName(user_id)
+
+    async def record_upload(self, user_id: str, file_id: str, size_bytes: int, content_type: str) -> None:
+        await self._stub(user_id).record_upload(file_id, size_bytes, content_type)
+
+    async def stats(self, user_id: str) -> dict[str, Any]:
+        return dict(await self._stub(user_id).stats())
