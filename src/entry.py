@@ -4,12 +4,13 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from workers import WorkerEntrypoint
+
 from durable_objects.user_stats import UserStats
 from edgefiles.app import handle_request
 from edgefiles.services.jobs import JobQueue
 from edgefiles.services.metadata import FileRecords
 from queue_consumers.file_processor import process_batch
-from workers import WorkerEntrypoint
 
 __all__ = ["Default", "UserStats"]
 

@@ -5,7 +5,9 @@ the same upload twice (a retried request, a redelivered message) counts it once,
 totals are always derived from the rows rather than kept as counters that could drift.
 """
 
+import json
 from typing import Any
+from urllib.parse import urlparse
 
 from workers import DurableObject, Response
 
@@ -54,9 +56,6 @@ class UserStats(DurableObject):
 
     async def fetch(self, request: Any) -> Response:
         """For callers that predate RPC: GET /stats."""
-        import json
-        from urllib.parse import urlparse
-
         if urlparse(request.url).path != "/stats":
             return Response("not found", status=404)
         return Response(json.dumps(self.stats()), headers={"content-type": "application/json"})

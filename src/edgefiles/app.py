@@ -17,9 +17,19 @@ logger = logging.getLogger(__name__)
 def _build_router() -> Router:
     router = Router()
     router.add("GET", "/health", lambda request, env, **_: _health(env))
-    router.add("PUT", "/api/files/{filename}", lambda request, env, filename: files.upload_raw(files.FileService(env), request, filename))
-    router.add("GET", "/api/files/{file_id}", lambda request, env, file_id: files.get_metadata(files.FileService(env), file_id))
-    router.add("GET", "/api/files/{file_id}/content", lambda request, env, file_id: files.get_content(files.FileService(env), file_id))
+    router.add(
+        "PUT",
+        "/api/files/{filename}",
+        lambda request, env, filename: files.upload_raw(files.FileService(env), request, filename),
+    )
+    router.add(
+        "GET", "/api/files/{file_id}", lambda request, env, file_id: files.get_metadata(files.FileService(env), file_id)
+    )
+    router.add(
+        "GET",
+        "/api/files/{file_id}/content",
+        lambda request, env, file_id: files.get_content(files.FileService(env), file_id),
+    )
     router.add("GET", "/api/stats", lambda request, env: files.get_stats(files.FileService(env)))
     return router
 

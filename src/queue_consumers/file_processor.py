@@ -48,7 +48,9 @@ async def process_file_uploaded(env: Any, body: dict[str, Any]) -> None:
     await records.finish(file["id"], status=status, analysis=analysis, now=_now())
     refreshed = await records.get(file["user_id"], file["id"])
     if refreshed is not None:
-        await MetadataCache(env.CACHE, int(env.CACHE_TTL_SECONDS)).put(cache_key(file["user_id"], file["id"]), refreshed)
+        await MetadataCache(env.CACHE, int(env.CACHE_TTL_SECONDS)).put(
+            cache_key(file["user_id"], file["id"]), refreshed
+        )
 
 
 async def process_dead_letter(env: Any, body: dict[str, Any]) -> None:

@@ -69,7 +69,9 @@ async def upload_raw(service: FileService, request: Any, filename: str) -> Respo
     key = object_key(LOCAL_USER, file_id)
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     try:
-        await service.storage.put_stream(key, request.body, content_type=content_type, filename=name, user_id=LOCAL_USER)
+        await service.storage.put_stream(
+            key, request.body, content_type=content_type, filename=name, user_id=LOCAL_USER
+        )
     except Exception:
         logger.exception("R2 put failed for %s", key)
         raise unavailable("Storage") from None

@@ -3,7 +3,10 @@
 import json
 from typing import Any
 
-_COLUMNS = "id, user_id, filename, r2_key, content_type, size_bytes, sha256, description, status, ai_analysis, created_at, updated_at"
+_SELECT = (
+    "SELECT id, user_id, filename, r2_key, content_type, size_bytes, sha256, description, status, ai_analysis,"
+    " created_at, updated_at FROM files"
+)
 
 
 class FileRecords:
@@ -33,14 +36,14 @@ class FileRecords:
 
     async def get(self, user_id: str, file_id: str) -> dict[str, Any] | None:
         row = (
-            await self._db.prepare(f"SELECT {_COLUMNS} FROM files WHERE id = ? AND user_id = ? AND deleted_at IS NULL")
+            await self._db.prepare(_SELECT + " WHERE id = ? AND user_id = ? AND deleted_at IS NULL")
             .bind(file_id, user_id)
             .first()
         )
         return _decode(row)
 
     async def get_any_owner(self, file_id: str) -> dict[str, Any] | None:
-        row = await self._db.prepare(f"SELECT {_COLUMNS} FROM files WHERE id = ? AND deleted_at IS NULL").bind(file_id).first()
+        row = await self._db.prepare(_SELECT + " WHERE id = ? AND deleted_at IS NULL").bind(file_id).first()
         return _decode(row)
 
     async def finish(self, file_id: str, *, status: str, analysis: dict[str, Any] | None, now: str) -> None:
@@ -53,7 +56,8 @@ class FileRecords:
     async def pending_before(self, cutoff: str, limit: int = 100) -> list[dict[str, Any]]:
         result = (
             await self._db.prepare(
-                f"SELECT {_COLUMNS} FROM files WHERE status = 'pending' AND updated_at < ? AND deleted_at IS NULL ORDER BY updated_at LIMIT ?"
+                _SELECT
+                + " WHERE status = 'pending' AND updated_at < ? AND deleted_at IS NULL ORDER BY updated_at LIMIT ?"
             )
             .bind(cutoff, limit)
             .all()

@@ -1,6 +1,7 @@
 """File bytes in R2. Bodies are handed over as JS streams; Python never reads them."""
 
 from typing import Any
+from urllib.parse import quote
 
 
 class FileStorage:
@@ -35,7 +36,5 @@ class FileStorage:
 
 
 def _attachment(filename: str) -> str:
-    from urllib.parse import quote
-
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"

@@ -43,7 +43,8 @@ class Default(WorkerEntrypoint):
         if route == "/d1/null":
             await record(env, "null-check", None)
             row = await env.DB.prepare(
-                "SELECT detail IS NULL AS is_null, typeof(detail) AS type FROM events WHERE kind = 'null-check' ORDER BY id DESC LIMIT 1"
+                "SELECT detail IS NULL AS is_null, typeof(detail) AS type FROM events"
+                " WHERE kind = 'null-check' ORDER BY id DESC LIMIT 1"
             ).first()
             return as_json({"is_null": row.is_null, "type": row.type})
         if route == "/d1/batch":
@@ -52,12 +53,18 @@ class Default(WorkerEntrypoint):
             result = await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'batch'").first()
             return as_json({"count": result.n})
         if route == "/events":
-            result = await env.DB.prepare("SELECT kind, detail, note FROM events WHERE kind = ? ORDER BY id").bind(query["kind"]).all()
+            result = (
+                await env.DB.prepare("SELECT kind, detail, note FROM events WHERE kind = ? ORDER BY id")
+                .bind(query["kind"])
+                .all()
+            )
             return as_json(result.results)
         if route.startswith("/r2/"):
             key = route.removeprefix("/r2/")
             if request.method == "PUT":
-                obj = await env.FILES.put(key, request.body, httpMetadata={"contentType": request.headers.get("content-type")})
+                obj = await env.FILES.put(
+                    key, request.body, httpMetadata={"contentType": request.headers.get("content-type")}
+                )
                 return as_json({"key": obj.key, "size": obj.size, "etag": obj.etag})
             obj = await env.FILES.get(key)
             if obj is None:

@@ -1,0 +1,33 @@
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runtime_harness import ROOT, Runtime, running
+
+PROBE_WORKER = ROOT / "tests" / "probe_worker"
+
+
+@pytest.fixture(scope="session")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """The runtime serving the probe Worker (tests/probe_worker), started once per session."""
+    state = tmp_path_factory.mktemp("probe-state")
+    with running(PROBE_WORKER / "wrangler.toml", state, state / "runtime.log") as runtime:
+        yield runtime
+
+
+@pytest.fixture(scope="session")
+def edgefiles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """The runtime serving edgefiles itself (./wrangler.toml), started once per session."""
+    state = tmp_path_factory.mktemp("edgefiles-state")
+    with running(ROOT / "wrangler.toml", state, state / "runtime.log") as runtime:
+        yield runtime
+
+
+@pytest.fixture
+def probe_copy(tmp_path: Path) -> Path:
+    """A private copy of the probe Worker that a test may break or extend."""
+    target = tmp_path / "worker"
+    shutil.copytree(PROBE_WORKER, target)
+    return target

@@ -1,0 +1,140 @@
+"""Starts and stops the local runtime (runtime/bin/pyworker-dev.mjs) for tests.
+
+Tests speak HTTP to it: the Worker runs on Pyodide, its bindings on miniflare; nothing here
+replaces either.
+"""
+
+import contextlib
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = ROOT / "runtime" / "bin" / "pyworker-dev.mjs"
+START_TIMEOUT_SECONDS = 90
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):
+    """Polls until `predicate` returns something truthy, and returns it; fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class Runtime:
+    """One running local runtime process."""
+
+    config: Path
+    persist_to: Path
+    log_path: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+    client: httpx.Client | None = None
+    log_file: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> "Runtime":
+        self.port = free_port()
+        env = {**os.environ, "VIRTUAL_ENV": str(ROOT / ".venv"), **self.extra_env}
+        command = ["node", str(CLI), "--config", str(self.config), "--port", str(self.port)]
+        command += ["--persist-to", str(self.persist_to), "--test-mode"]
+        self.log_file = self.log_path.open("ab")
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=self.log_file, stderr=subprocess.STDOUT, env=env)
+        self.client = httpx.Client(base_url=self.url, timeout=60)
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"runtime exited with {self.process.returncode}:\n{self.log_tail()}")
+            with contextlib.suppress(httpx.TransportError):
+                if self.client.get("/__runtime/health").status_code == 200:
+                    return self
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"runtime did not become ready in {START_TIMEOUT_SECONDS}s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.log_file is not None:
+            self.log_file.close()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    # Test-mode control routes --------------------------------------------------------------
+
+    def trace(self, response: httpx.Response) -> dict[str, Any]:
+        trace_id = response.headers["x-pyworker-trace-id"]
+        reply = self.client.get(f"/__runtime/traces/{trace_id}")
+        reply.raise_for_status()
+        return reply.json()
+
+    def arm_fault(self, target: str, count: int = 1) -> None:
+        self.client.post("/__runtime/faults", json={"target": target, "count": count}).raise_for_status()
+
+    def clear_faults(self) -> None:
+        self.client.delete("/__runtime/faults").raise_for_status()
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the runtime process, read by the OS, not reported by the runtime."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("VmRSS missing from /proc status")
+
+
+@contextlib.contextmanager
+def running(config: Path, persist_to: Path, log_path: Path, **env: str) -> Iterator[Runtime]:
+    runtime = Runtime(config=config, persist_to=persist_to, log_path=log_path, extra_env=env).start()
+    try:
+        yield runtime
+    finally:
+        runtime.stop()
+
+
+def start_and_expect_failure(config: Path, persist_to: Path, log_path: Path, **env: str) -> str:
+    """Starts a runtime that must refuse to start; returns what it printed."""
+    command = ["node", str(CLI), "--config", str(config), "--port", str(free_port()), "--persist-to", str(persist_to)]
+    full_env = {**os.environ, "VIRTUAL_ENV": str(ROOT / ".venv"), **env}
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, env=full_env, check=False)
+    log_path.write_text(result.stdout + result.stderr)
+    assert result.returncode != 0, f"runtime started although it should not have:\n{result.stdout}{result.stderr}"
+    return result.stdout + result.stderr
