@@ -1,0 +1,50 @@
+# edgefiles — the two commands that work on a fresh machine (package registries only):
+#   make dev    install everything, apply D1 migrations, serve the Worker on 127.0.0.1:8787
+#   make test   install everything, lint, run every test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PORT ?= 8787
+PERSIST_TO ?= .wrangler/state
+PYTHON_FOR_VENV = $(shell scripts/find-python)
+
+.PHONY: help install dev migrate test lint format clean
+
+help:
+	@echo "make dev     install, migrate, serve on http://127.0.0.1:$(PORT)"
+	@echo "make test    install, lint, run all tests"
+	@echo "make lint | make format | make migrate | make clean"
+
+install: node_modules/.installed $(VENV)/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(VENV)/.installed: requirements-dev.txt pyproject.toml
+	$(PYTHON_FOR_VENV) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+# Applies migrations/ to the local D1 exactly as `wrangler dev` would see it. The runtime also
+# applies pending migrations at start, so both tools always agree on the schema.
+migrate: install
+	CI=true WRANGLER_SEND_METRICS=false npx wrangler d1 migrations apply DB --local --persist-to $(PERSIST_TO)
+
+dev: install migrate
+	npm run dev -- --port $(PORT) --persist-to $(PERSIST_TO) --test-scheduled
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: install lint
+	PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest
+
+clean:
+	rm -rf node_modules $(VENV) .wrangler .pytest_cache .ruff_cache
