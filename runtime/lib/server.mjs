@@ -13,7 +13,8 @@ export function toWebRequest(req, { port }) {
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
   let body = null;
   if (!NO_BODY_METHODS.has(req.method)) {
-    body = Readable.toWeb(req);
+    // Byte-counted backpressure: without a strategy, Node 20 counts queued chunks, not bytes.
+    body = Readable.toWeb(req, { strategy: new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }) });
     const length = req.headers["content-length"];
     if (length !== undefined) registerKnownLength(body, Number(length));
   }
