@@ -72,21 +72,27 @@ export async function startRuntime({ configPath, port, host = "127.0.0.1", persi
   checkEntrypoints(config, python);
   for (const namespace of namespaces) namespace.restoreAlarms();
 
-  async function invokeDefault(method, args) {
-    const instance = python.construct("Default", [new ExecutionContext(pending), env]);
+  // A Default instance per event, as workerd creates one per request.
+  async function withDefault(use) {
+    const ctx = new ExecutionContext(pending);
+    const instance = python.construct("Default", [ctx, env]);
     try {
-      return await python.call(instance, method, args, { relaxed: method === "fetch" });
+      return await use(instance, ctx);
     } finally {
       instance.destroy?.();
     }
   }
+  const invokeFetch = (request) =>
+    withDefault((instance) => python.call(instance, "fetch", [request], { relaxed: true }));
+  const invokeEvent = (method, event) =>
+    withDefault((instance, ctx) => python.callEventHandler(instance, method, event, env, ctx));
 
   queueHandler = async (payload) => {
     const started = performance.now();
     const { batch, decisions } = toBatch(payload);
     const trace = new Trace("queue", payload.queue);
     try {
-      await runTraced(trace, () => invokeDefault("queue", [batch]));
+      await runTraced(trace, () => invokeEvent("queue", batch));
       log(`queue ${payload.queue}: ${summarizeDecisions(decisions, batch.messages.length)} (${ms(started)} ms)`);
       return { decisions, trace: trace.id };
     } catch (error) {
@@ -103,7 +109,7 @@ export async function startRuntime({ configPath, port, host = "127.0.0.1", persi
     const controller = new ScheduledController(time, cron);
     const trace = new Trace("scheduled", cron);
     try {
-      await runTraced(trace, () => invokeDefault("scheduled", [controller]));
+      await runTraced(trace, () => invokeEvent("scheduled", controller));
       return { ok: true, trace };
     } catch (error) {
       logError(`scheduled "${cron}" raised\n${python.describeError(error)}`);
@@ -128,7 +134,7 @@ export async function startRuntime({ configPath, port, host = "127.0.0.1", persi
     const trace = new Trace("fetch", `${req.method} ${url.pathname}`);
     let response;
     try {
-      response = await runTraced(trace, () => invokeDefault("fetch", [request]));
+      response = await runTraced(trace, () => invokeFetch(request));
       if (!(response instanceof Response)) throw new TypeError(`fetch() returned ${response} instead of a Response`);
     } catch (error) {
       trace.finish();

@@ -1,5 +1,6 @@
 """Each binding round-trips through the local runtime: Python on Pyodide, bindings on miniflare."""
 
+import json
 import uuid
 
 import pytest
@@ -61,10 +62,11 @@ def test_queued_message_reaches_the_consumer(probe: Runtime) -> None:
     assert consumed == [{"kind": "consumed", "detail": tag, "note": "1"}]
 
 
-def test_retry_redelivers_until_max_retries_then_dead_letters(probe: Runtime) -> None:
+@pytest.mark.parametrize("mode", ["retry", "retry-all"], ids=["message-retry", "batch-retryAll"])
+def test_retry_redelivers_until_max_retries_then_dead_letters(probe: Runtime, mode: str) -> None:
     # probe's wrangler.toml: max_retries = 2, so 3 deliveries, then the dead-letter queue.
     tag = f"r-{uuid.uuid4()}"
-    probe.client.get("/queue", params={"tag": tag, "mode": "retry"}).raise_for_status()
+    probe.client.get("/queue", params={"tag": tag, "mode": mode}).raise_for_status()
     dead = wait_for(
         lambda: [e for e in events(probe, "dead-letter") if e["detail"] == tag], what="dead-letter delivery", timeout=60
     )
@@ -79,6 +81,29 @@ def test_durable_object_rpc_and_fetch(probe: Runtime) -> None:
     assert probe.client.get("/do/increment", params={"name": name, "by": 2}).json() == {"total": 7}
     assert probe.client.get("/do/snapshot", params={"name": name}).json() == {"total": 7, "last": 2}
     assert probe.client.get("/do/fetch", params={"name": name}).json() == {"path": "/total", "total": 7}
+
+
+def test_durable_object_alarm_fires(probe: Runtime) -> None:
+    name = f"alarm-{uuid.uuid4()}"
+    probe.client.get("/do/increment", params={"name": name, "by": 1}).raise_for_status()
+    probe.client.get("/do/alarm", params={"name": name, "ms": 50}).raise_for_status()
+    wait_for(lambda: probe.client.get("/do/snapshot", params={"name": name}).json()["total"] == 101, what="the alarm")
+
+
+def test_request_and_response_details_cross_both_ways(probe: Runtime) -> None:
+    response = probe.client.post("/echo", content=b"payload", headers={"x-probe": "42"})
+    assert response.status_code == 207
+    assert response.headers["x-echo"] == "yes"
+    assert response.json() == {"method": "POST", "header": "42", "colo": "LOCAL", "body": "payload"}
+
+
+def test_ai_summary_streams_as_server_sent_events(probe: Runtime) -> None:
+    with probe.client.stream("GET", "/ai/stream") as response:
+        assert response.headers["content-type"] == "text/event-stream"
+        events = [line for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "data: [DONE]"
+    assert all(json.loads(e.removeprefix("data: "))["response"] for e in events[:-1])
+    assert len(events) > 2
 
 
 def test_ai_stand_in_answers_with_production_schemas(probe: Runtime) -> None:

@@ -107,6 +107,12 @@ _import_main`);
     return await this.host.call_method(relaxed, instance, method, ...args);
   }
 
+  // queue and scheduled: (event, env, ctx), relaxed.
+  async callEventHandler(instance, method, event, env, ctx) {
+    if (typeof instance[method] !== "function") throw new TypeError(`The Default entrypoint has no ${method}() handler`);
+    await this.host.call_event_handler(instance, method, event, env, ctx);
+  }
+
   async callHandler(instance, method, args) {
     if (typeof instance[method] !== "function") return;
     await this.host.call_handler(instance, method, ...args);

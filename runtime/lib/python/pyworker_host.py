@@ -3,7 +3,9 @@
 It plays the part of workerd's introspection module: it lists the entrypoint classes the main
 module exports and calls their methods with production's conversions, `python_from_rpc` on
 every argument and `python_to_rpc` on the result. `fetch` is called the relaxed way (arguments
-the method does not accept are dropped), every other method strictly, as in workerd.
+the method does not accept are dropped) and RPC methods strictly. Event handlers (`queue`,
+`scheduled`) get `(event, env, ctx)` the relaxed way, which is why both `queue(self, batch)` and
+`queue(self, batch, env, ctx)` work, as they do in production.
 """
 
 import inspect
@@ -17,6 +19,7 @@ from workers import (
     DurableObject,
     WorkerEntrypoint,
     WorkflowEntrypoint,
+    _EnvWrapper,
     python_from_rpc,
     python_to_rpc,
 )
@@ -65,6 +68,12 @@ async def call_method(relaxed, instance, name, *args):
     if inspect.isawaitable(result):
         result = await result
     return python_to_rpc(result)
+
+
+async def call_event_handler(instance, name, event, env, ctx):
+    result = relaxed_call(getattr(instance, name), python_from_rpc(event), _EnvWrapper(env), ctx)
+    if inspect.isawaitable(result):
+        await result
 
 
 async def call_handler(instance, name, *args):

@@ -1,4 +1,5 @@
 import json
+import time
 from urllib.parse import parse_qs, urlparse
 
 from workers import DurableObject, Response, WorkerEntrypoint
@@ -26,6 +27,12 @@ class Counter(DurableObject):
 
     async def fetch(self, request):
         return as_json({"path": urlparse(request.url).path, "total": self.total()})
+
+    async def schedule_alarm(self, delay_ms):
+        await self.ctx.storage.setAlarm(time.time() * 1000 + delay_ms)
+
+    async def alarm(self, alarm_info=None):
+        self.ctx.storage.sql.exec("INSERT INTO hits (n) VALUES (100)")
 
 
 async def record(env, kind, detail, note=None):
@@ -93,6 +100,22 @@ class Default(WorkerEntrypoint):
             embedded = await env.AI.run("@cf/baai/bge-base-en-v1.5", {"text": ["red apple", "green apple"]})
             answer = await env.AI.run("@cf/meta/llama-3.1-8b-instruct", {"prompt": "say hi"})
             return as_json({"shape": embedded["shape"], "response": answer["response"]})
+        if route == "/do/alarm":
+            await env.COUNTER.getByName(query["name"]).schedule_alarm(int(query.get("ms", "50")))
+            return as_json({"scheduled": True})
+        if route == "/echo":
+            body = {
+                "method": str(request.method),
+                "header": request.headers.get("x-probe"),
+                "colo": request.cf.colo,
+                "body": await request.text(),
+            }
+            return Response(json.dumps(body), status=207, headers={"x-echo": "yes", "content-type": "application/json"})
+        if route == "/ai/stream":
+            stream = await env.AI.run(
+                "@cf/meta/llama-3.1-8b-instruct", {"prompt": "stream these words", "stream": True}
+            )
+            return Response(stream, headers={"content-type": "text/event-stream"})
         if route == "/raise":
             raise RuntimeError("secret internal detail")
         if route == "/missing-binding":
@@ -108,6 +131,9 @@ class Default(WorkerEntrypoint):
             if batch.queue == "probe-dlq":
                 await record(self.env, "dead-letter", body["tag"], str(message.attempts))
                 message.ack()
+            elif body["mode"] == "retry-all":
+                await record(self.env, "attempt", body["tag"], str(message.attempts))
+                batch.retryAll(delaySeconds=0)
             elif body["mode"] == "retry":
                 await record(self.env, "attempt", body["tag"], str(message.attempts))
                 message.retry(delaySeconds=0)
@@ -115,5 +141,6 @@ class Default(WorkerEntrypoint):
                 await record(self.env, "consumed", body["tag"], str(message.attempts))
                 message.ack()
 
-    async def scheduled(self, controller):
-        await record(self.env, "scheduled", controller.cron)
+    # Event handlers may take (event) or (event, env, ctx); queue uses the first form, this the second.
+    async def scheduled(self, controller, env, ctx):
+        await record(env, "scheduled", controller.cron)
