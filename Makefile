@@ -44,6 +44,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 test: install lint
+	npm test
 	PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest
 
 clean:

@@ -8,7 +8,8 @@ import { WorkerQueue } from "./bindings/queue.mjs";
 import { R2Bucket } from "./bindings/r2.mjs";
 import { wrapBinding } from "./bindings/wrap.mjs";
 
-// Names Pyodide and the SDK probe on any JS object; asking for them is not using a binding.
+// Binding names are upper case by convention; other names (then, toJSON, length, ...) are what
+// Pyodide and the SDK probe on any JS object, and asking for those is not using a binding.
 const LOOKS_LIKE_BINDING = /^[A-Z][A-Z0-9_]*$/;
 
 // Binding types served through the shim worker's bridge, by wrangler.toml section.

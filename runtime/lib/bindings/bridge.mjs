@@ -31,6 +31,8 @@ export class Bridge {
     else if (body.stream) headers["transfer-encoding"] = "chunked";
     const request = http.request(url, { method: "POST", headers, agent: this.agent });
     const responded = once(request, "response");
+    // Observed below; if writing the body fails first, its error is the one that matters.
+    responded.catch(() => {});
     if (body.buffer) request.end(body.buffer);
     else if (body.stream) await pipeStream(body.stream, request);
     else request.end();

@@ -97,7 +97,7 @@ export class R2Bucket {
     return data && new R2Object(data);
   }
   async get(key, options) {
-    const response = await this.calls.send("get", { key, options: plainOptions(options) });
+    const response = await this.calls.send("get", { key, options: options });
     if (response.statusCode === 404) {
       response.resume();
       return null;
@@ -114,31 +114,21 @@ export class R2Bucket {
     return new R2ObjectBody(data, body);
   }
   async put(key, value, options) {
-    const data = await this.calls.call("put", { key, options: plainOptions(options) }, value);
+    const data = await this.calls.call("put", { key, options: options }, value);
     return data && new R2Object(data);
   }
   async delete(keys) {
     await this.calls.call("delete", { keys: Array.isArray(keys) ? [...keys] : keys });
   }
   async list(options) {
-    const listed = await this.calls.call("list", { options: plainOptions(options) });
+    const listed = await this.calls.call("list", { options: options });
     return { ...listed, objects: listed.objects.map((o) => new R2Object(o)) };
   }
   async createMultipartUpload(key, options) {
-    const { uploadId } = await this.calls.call("createMultipartUpload", { key, options: plainOptions(options) });
+    const { uploadId } = await this.calls.call("createMultipartUpload", { key, options: options });
     return new R2MultipartUpload(this.calls, key, uploadId);
   }
   resumeMultipartUpload(key, uploadId) {
     return new R2MultipartUpload(this.calls, key, uploadId);
   }
-}
-
-// Options may arrive as objects converted from Python dicts, or hold Headers (onlyIf, range).
-function plainOptions(options) {
-  if (options === undefined || options === null) return undefined;
-  const out = {};
-  for (const [key, value] of Object.entries(options)) {
-    out[key] = value instanceof Headers ? new Headers(value) : value;
-  }
-  return out;
 }

@@ -28,7 +28,7 @@ const RESULT_TYPES = {
 };
 
 // Names that Pyodide and the SDK probe on any object; none of them is a binding method.
-const NOT_METHODS = new Set(["then", "toJSON", "constructor", "valueOf", "toString", "asymmetricMatch"]);
+const NOT_METHODS = new Set(["then", "toJSON", "constructor", "valueOf", "toString"]);
 
 export function namedConstructor(name) {
   if (!constructors.has(name)) {

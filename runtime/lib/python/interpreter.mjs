@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadPyodide } from "pyodide";
-import { log, logError, step } from "../log.mjs";
+import { step } from "../log.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const MODULE_ROOT = "/session/metadata";
@@ -188,4 +188,3 @@ export function entrypointHelper({ env, waitUntil, sdkJsDirectory, classes }) {
   };
 }
 
-export { log, logError };
