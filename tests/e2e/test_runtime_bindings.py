@@ -62,6 +62,21 @@ def test_queued_message_reaches_the_consumer(probe: Runtime) -> None:
     assert consumed == [{"kind": "consumed", "detail": tag, "note": "1"}]
 
 
+def test_send_batch_delivers_every_message(probe: Runtime) -> None:
+    tag = f"b-{uuid.uuid4()}"
+    sent = probe.client.get("/queue-batch", params={"tag": tag}).json()["sent"]
+    consumed = wait_for(
+        lambda: (
+            (found := [e["detail"] for e in events(probe, "consumed") if e["detail"].startswith(tag)])
+            and len(found) == len(sent)
+            and found
+        ),
+        what="all batch messages",
+        timeout=30,
+    )
+    assert sorted(consumed) == sorted(sent)
+
+
 @pytest.mark.parametrize("mode", ["retry", "retry-all"], ids=["message-retry", "batch-retryAll"])
 def test_retry_redelivers_until_max_retries_then_dead_letters(probe: Runtime, mode: str) -> None:
     # probe's wrangler.toml: max_retries = 2, so 3 deliveries, then the dead-letter queue.

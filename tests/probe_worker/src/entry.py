@@ -86,6 +86,10 @@ class Default(WorkerEntrypoint):
         if route == "/queue":
             await env.JOBS.send({"tag": query["tag"], "mode": query.get("mode", "ack")})
             return as_json({"sent": query["tag"]}, 202)
+        if route == "/queue-batch":
+            tags = [f"{query['tag']}-{i}" for i in range(3)]
+            await env.JOBS.sendBatch([{"body": {"tag": tag, "mode": "ack"}} for tag in tags])
+            return as_json({"sent": tags}, 202)
         if route == "/do/increment":
             stub = env.COUNTER.getByName(query["name"])
             return as_json({"total": await stub.increment(int(query.get("by", "1")))})
