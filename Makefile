@@ -9,7 +9,7 @@ PORT ?= 8787
 PERSIST_TO ?= .wrangler/state
 PYTHON_FOR_VENV = $(shell scripts/find-python)
 
-.PHONY: help install dev migrate test lint format clean
+.PHONY: help install dev migrate test lint format openapi key clean
 
 help:
 	@echo "make dev     install, migrate, serve on http://127.0.0.1:$(PORT)"
@@ -46,6 +46,18 @@ format: install
 test: install lint
 	npm test
 	PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest
+
+# Writes openapi.json from src/edgefiles/api/openapi.py (a test keeps the two equal).
+openapi: install
+	$(VENV)/bin/python -c 'import json, sys; sys.path.insert(0, "src"); from edgefiles.api.openapi import OPENAPI; open("openapi.json", "w").write(json.dumps(OPENAPI, indent=2) + "\n")'
+
+# Mints an API key for USER against the running `make dev` (ADMIN_TOKEN from .dev.vars).
+key:
+	@test -n "$(USER)" || (echo "usage: make key USER=alice" >&2; exit 2)
+	@test -f .dev.vars || (echo "make key: copy .dev.vars.example to .dev.vars first" >&2; exit 2)
+	@token=$$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars | tr -d '"'); \
+	curl -sS -X POST -H "authorization: Bearer $$token" -H 'content-type: application/json' \
+	  -d '{"user_id": "$(USER)"}' http://127.0.0.1:$(PORT)/api/admin/keys; echo
 
 clean:
 	rm -rf node_modules $(VENV) .wrangler .pytest_cache .ruff_cache

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from api_client import ADMIN_TOKEN, MAX_FILE_SIZE, SIGNING_KEY, UserFactory
 from runtime_harness import ROOT, Runtime, running
 
 PROBE_WORKER = ROOT / "tests" / "probe_worker"
@@ -19,10 +20,27 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
 
 @pytest.fixture(scope="session")
 def edgefiles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    """The runtime serving edgefiles itself (./wrangler.toml), started once per session."""
+    """The runtime serving edgefiles itself (./wrangler.toml), started once per session.
+
+    Secrets come as --var, like `wrangler dev --var`; MAX_FILE_SIZE is lowered so the size limit
+    can be tested without sending 100 MB.
+    """
     state = tmp_path_factory.mktemp("edgefiles-state")
-    with running(ROOT / "wrangler.toml", state, state / "runtime.log") as runtime:
+    args = [
+        f"--var=ADMIN_TOKEN:{ADMIN_TOKEN}",
+        f"--var=SIGNING_KEY:{SIGNING_KEY}",
+        f"--var=MAX_FILE_SIZE:{MAX_FILE_SIZE}",
+    ]
+    with running(ROOT / "wrangler.toml", state, state / "runtime.log", args=args) as runtime:
         yield runtime
+
+
+@pytest.fixture
+def users(edgefiles: Runtime) -> Iterator[UserFactory]:
+    """Mints API keys for fresh users; each test owns its users and their files."""
+    factory = UserFactory(edgefiles)
+    yield factory
+    factory.close()
 
 
 @pytest.fixture

@@ -47,6 +47,7 @@ class Runtime:
     persist_to: Path
     log_path: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    extra_args: list[str] = field(default_factory=list)
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     client: httpx.Client | None = None
@@ -65,7 +66,7 @@ class Runtime:
         self.port = free_port()
         env = {**os.environ, "VIRTUAL_ENV": str(ROOT / ".venv"), **self.extra_env}
         command = ["node", str(CLI), "--config", str(self.config), "--port", str(self.port)]
-        command += ["--persist-to", str(self.persist_to), "--test-mode"]
+        command += ["--persist-to", str(self.persist_to), "--test-mode", *self.extra_args]
         self.log_file = self.log_path.open("ab")
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=self.log_file, stderr=subprocess.STDOUT, env=env)
         self.client = httpx.Client(base_url=self.url, timeout=60)
@@ -122,8 +123,10 @@ class Runtime:
 
 
 @contextlib.contextmanager
-def running(config: Path, persist_to: Path, log_path: Path, **env: str) -> Iterator[Runtime]:
-    runtime = Runtime(config=config, persist_to=persist_to, log_path=log_path, extra_env=env).start()
+def running(
+    config: Path, persist_to: Path, log_path: Path, args: list[str] | None = None, **env: str
+) -> Iterator[Runtime]:
+    runtime = Runtime(config, persist_to, log_path, extra_env=env, extra_args=args or []).start()
     try:
         yield runtime
     finally:

@@ -29,7 +29,15 @@ function workerStdout(line) {
   process.stdout.write(`${line}\n`);
 }
 
-export async function startRuntime({ configPath, port, host = "127.0.0.1", persistTo, testMode = false, testScheduled = false }) {
+export async function startRuntime({
+  configPath,
+  port,
+  host = "127.0.0.1",
+  persistTo,
+  testMode = false,
+  testScheduled = false,
+  vars = {},
+}) {
   const config = loadConfig(configPath);
   const persistRoot = path.resolve(persistTo);
   const devVars = loadDevVars(config);
@@ -54,7 +62,7 @@ export async function startRuntime({ configPath, port, host = "127.0.0.1", persi
   const python = await booting;
   const { env, namespaces, ai } = buildEnv({
     config,
-    devVars: devVars.vars,
+    devVars: { ...devVars.vars, ...vars },
     bridge,
     persistRoot,
     python,
@@ -130,7 +138,7 @@ export async function startRuntime({ configPath, port, host = "127.0.0.1", persi
       log(`scheduled ${url.searchParams.get("cron") ?? ""} ${ok ? "ok" : "raised"} (${ms(started)} ms)`);
       return;
     }
-    const request = toWebRequest(req, { port });
+    const { request, finish } = toWebRequest(req, { port });
     const trace = new Trace("fetch", `${req.method} ${url.pathname}`);
     let response;
     try {
@@ -147,6 +155,7 @@ export async function startRuntime({ configPath, port, host = "127.0.0.1", persi
     trace.finish();
     if (testMode) response = withHeader(response, TRACE_HEADER, trace.id);
     await writeWebResponse(response, res, { head: req.method === "HEAD" });
+    finish();
     log(`${req.method} ${url.pathname}${url.search} ${response.status} (${ms(started)} ms)`);
   }
 

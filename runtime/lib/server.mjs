@@ -2,19 +2,55 @@
 // back out. Bodies stay streams with backpressure in both directions.
 import http from "node:http";
 import { once } from "node:events";
-import { Readable } from "node:stream";
 import { registerKnownLength } from "./streams.mjs";
 
 const NO_BODY_METHODS = new Set(["GET", "HEAD"]);
+const BODY_HIGH_WATER_MARK = 64 * 1024;
 
+// The request body as a web stream with byte-counted backpressure. When the Worker gives up on
+// the body (cancels it, or answers without reading it) the rest is read and dropped rather than
+// the socket destroyed, so the client still receives the response, as from a real edge.
+function requestBody(req) {
+  let open = true;
+  const drain = () => {
+    open = false;
+    req.removeAllListeners("data");
+    req.on("data", () => {});
+    req.resume();
+  };
+  const stream = new ReadableStream(
+    {
+      start(controller) {
+        req.on("data", (chunk) => {
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if (controller.desiredSize <= 0) req.pause();
+        });
+        req.once("end", () => open && controller.close());
+        req.once("error", (error) => open && controller.error(error));
+        req.pause();
+      },
+      pull() {
+        req.resume();
+      },
+      cancel: drain,
+    },
+    { highWaterMark: BODY_HIGH_WATER_MARK, size: (chunk) => chunk.byteLength },
+  );
+  return { stream, drain };
+}
+
+// Returns the web Request and a function to call once the response is out: it drops whatever
+// part of the body the Worker did not read.
 export function toWebRequest(req, { port }) {
   const url = new URL(req.url, `http://${req.headers.host ?? `127.0.0.1:${port}`}`);
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
   let body = null;
+  let finish = () => {};
   if (!NO_BODY_METHODS.has(req.method)) {
-    // Byte-counted backpressure: without a strategy, Node 20 counts queued chunks, not bytes.
-    body = Readable.toWeb(req, { strategy: new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }) });
+    const { stream, drain } = requestBody(req);
+    body = stream;
+    finish = () => req.complete || drain();
     const length = req.headers["content-length"];
     if (length !== undefined) registerKnownLength(body, Number(length));
   }
@@ -29,7 +65,7 @@ export function toWebRequest(req, { port }) {
     tlsVersion: "",
   };
   Object.defineProperty(request, "cf", { value: cf, enumerable: true });
-  return request;
+  return { request, finish };
 }
 
 export async function writeWebResponse(response, res, { head }) {

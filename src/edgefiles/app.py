@@ -1,53 +1,85 @@
-"""The HTTP application: routes a request, renders every error as problem details."""
+"""The HTTP application: routes a request, authenticates it, renders every error as problem
+details, tags every response with X-Request-Id and logs one JSON line per request."""
 
+import json
 import logging
+import re
+import time
+import uuid
 from typing import Any
-from urllib.parse import urlparse
 
 from workers import Response
 
-from edgefiles.api import files
+from edgefiles.api import admin, files, links, stats, uploads
+from edgefiles.api.auth import authenticate_admin, authenticate_user
+from edgefiles.api.context import RequestContext
+from edgefiles.api.openapi import OPENAPI
 from edgefiles.api.responses import json_response, problem_response
-from edgefiles.api.routing import Router
+from edgefiles.api.routes import ROUTES
+from edgefiles.api.routing import ADMIN, PUBLIC, Router
 from edgefiles.domain.problems import Problem, internal_error
+from edgefiles.services.container import Services
 
 logger = logging.getLogger(__name__)
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
 
-def _build_router() -> Router:
+async def health(ctx: RequestContext) -> Response:
+    return json_response({"status": "ok", "environment": ctx.env.ENVIRONMENT})
+
+
+async def openapi(ctx: RequestContext) -> Response:
+    return json_response(OPENAPI)
+
+
+def build_router() -> Router:
+    modules = {"admin": admin, "files": files, "links": links, "stats": stats, "uploads": uploads}
     router = Router()
-    router.add("GET", "/health", lambda request, env, **_: _health(env))
-    router.add(
-        "PUT",
-        "/api/files/{filename}",
-        lambda request, env, filename: files.upload_raw(files.FileService(env), request, filename),
-    )
-    router.add(
-        "GET", "/api/files/{file_id}", lambda request, env, file_id: files.get_metadata(files.FileService(env), file_id)
-    )
-    router.add(
-        "GET",
-        "/api/files/{file_id}/content",
-        lambda request, env, file_id: files.get_content(files.FileService(env), file_id),
-    )
-    router.add("GET", "/api/stats", lambda request, env: files.get_stats(files.FileService(env)))
+    for method, pattern, target, access in ROUTES:
+        module, name = target.split(".")
+        handler = globals()[name] if module == "app" else getattr(modules[module], name)
+        router.add(method, pattern, handler, access)
     return router
 
 
-async def _health(env: Any) -> Response:
-    return json_response({"status": "ok", "environment": env.ENVIRONMENT})
+ROUTER = build_router()
 
 
-ROUTER = _build_router()
+def _request_id(ctx_header: str | None) -> str:
+    return ctx_header if ctx_header and _REQUEST_ID.match(ctx_header) else uuid.uuid4().hex
+
+
+async def _dispatch(ctx: RequestContext) -> Response:
+    route, params = ROUTER.resolve(ctx.method, ctx.path)
+    ctx.route = route.pattern
+    if route.access == ADMIN:
+        authenticate_admin(ctx)
+    elif route.access != PUBLIC:
+        await authenticate_user(ctx)
+    return await route.handler(ctx, **params)
 
 
 async def handle_request(request: Any, env: Any) -> Response:
-    path = urlparse(request.url).path
+    started = time.perf_counter()
+    ctx = RequestContext(request, env, Services(env), _request_id(request.headers.get("x-request-id")))
     try:
-        handler, params = ROUTER.resolve(request.method, path)
-        return await handler(request, env, **params)
+        response = await _dispatch(ctx)
     except Problem as problem:
-        return problem_response(problem)
+        response = problem_response(problem, ctx.path)
     except Exception:
-        logger.exception("unhandled error on %s %s", request.method, path)
-        return problem_response(internal_error())
+        logger.exception("unhandled error on %s %s (request %s)", ctx.method, ctx.path, ctx.request_id)
+        response = problem_response(internal_error(), ctx.path)
+    # Headers of a Response we built are mutable; set the id on the JS object directly.
+    response.js_object.headers.set("x-request-id", ctx.request_id)
+    line = {
+        "event": "request",
+        "method": ctx.method,
+        "route": ctx.route,
+        "path": ctx.path,
+        "status": response.status,
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+        "user": ctx.user_id,
+        "request_id": ctx.request_id,
+    }
+    print(json.dumps(line))
+    return response

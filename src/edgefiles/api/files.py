@@ -1,11 +1,9 @@
-"""The file routes of the first cut: raw upload, metadata, content, stats.
-
-The caller is a single local user until API keys arrive (issue 3); every read and write is
-already scoped to a user id so that change is a matter of where the id comes from.
-"""
+"""/api/files: upload (form or raw body), metadata, content, listing, deletion, signed links."""
 
 import asyncio
+import contextlib
 import logging
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -13,124 +11,231 @@ from urllib.parse import unquote
 
 from workers import Response
 
-from edgefiles.api.responses import json_response
-from edgefiles.domain.files import base_content_type, cache_key, clean_filename, object_key, parse_content_length
-from edgefiles.domain.problems import Problem, unavailable
-from edgefiles.services.cache import MetadataCache
-from edgefiles.services.jobs import JobQueue
-from edgefiles.services.metadata import FileRecords
-from edgefiles.services.stats import UserStatsClient
-from edgefiles.services.storage import FileStorage
+from edgefiles.api.context import RequestContext
+from edgefiles.api.downloads import serve_file
+from edgefiles.api.responses import empty_response, json_response
+from edgefiles.domain import validation
+from edgefiles.domain.cursors import decode_cursor, encode_cursor
+from edgefiles.domain.files import cache_key, object_key, parse_content_length
+from edgefiles.domain.problems import Problem, not_found, unavailable
+from edgefiles.domain.signing import sign
+from edgefiles.domain.sniff import SNIFF_BYTES, TEXT_TYPES, matches_content
+from edgefiles.services.ingest import register_file
+from edgefiles.services.streams import discard, head_of_blob, sniff_body
 
 logger = logging.getLogger(__name__)
 
-LOCAL_USER = "local"
-_PUBLIC_FIELDS = ("id", "filename", "content_type", "size_bytes", "status", "description", "ai_analysis", "created_at")
+INLINE_CONTENT_LIMIT = 64 * 1024
+# A multipart/form-data body is larger than the file it carries by its part headers.
+FORM_OVERHEAD = 64 * 1024
+_PUBLIC_FIELDS = ("id", "filename", "content_type", "size_bytes", "sha256", "status", "description", "created_at")
 
 
-class FileService:
-    """Everything the file routes need, built once per request from `env`."""
-
-    def __init__(self, env: Any) -> None:
-        self.env = env
-        self.storage = FileStorage(env.STORAGE)
-        self.records = FileRecords(env.DB)
-        self.cache = MetadataCache(env.CACHE, int(env.CACHE_TTL_SECONDS))
-        self.jobs = JobQueue(env.QUEUE)
-        self.stats = UserStatsClient(env.USER_STATS)
-        self.max_size = int(env.MAX_FILE_SIZE)
-        self.allowed_types = {t.strip() for t in env.ALLOWED_CONTENT_TYPES.split(",")}
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def public_view(row: dict[str, Any]) -> dict[str, Any]:
+def links(file_id: str) -> dict[str, str]:
+    return {"self": f"/api/files/{file_id}", "content": f"/api/files/{file_id}/content"}
+
+
+def public_view(row: dict[str, Any], *, detail: bool = False) -> dict[str, Any]:
     view = {name: row.get(name) for name in _PUBLIC_FIELDS}
-    view["links"] = {"self": f"/api/files/{row['id']}", "content": f"/api/files/{row['id']}/content"}
+    if detail:
+        view["ai_analysis"] = row.get("ai_analysis")
+        view["updated_at"] = row.get("updated_at")
+    view["links"] = links(row["id"])
     return view
 
 
-async def upload_raw(service: FileService, request: Any, filename: str) -> Response:
-    try:
-        name = clean_filename(unquote(filename))
-    except ValueError as error:
-        raise Problem(400, str(error)) from None
-    try:
-        size = parse_content_length(request.headers.get("content-length"), service.max_size)
-    except LookupError as error:
-        raise Problem(411, str(error)) from None
-    except ValueError as error:
-        raise Problem(400, str(error)) from None
-    except OverflowError as error:
-        raise Problem(413, str(error)) from None
-    content_type = base_content_type(request.headers.get("content-type"))
-    if content_type not in service.allowed_types:
-        raise Problem(415, f"{content_type} is not an accepted content type")
+def _content_mismatch(content_type: str) -> Problem:
+    return Problem(415, f"The file's first bytes are not those of {content_type}")
 
+
+def _new_row(ctx: RequestContext, *, filename: str, content_type: str, size: int, **extra: Any) -> dict[str, Any]:
     file_id = str(uuid.uuid4())
-    key = object_key(LOCAL_USER, file_id)
-    now = datetime.now(UTC).isoformat(timespec="milliseconds")
-    try:
-        await service.storage.put_stream(
-            key, request.body, content_type=content_type, filename=name, user_id=LOCAL_USER
-        )
-    except Exception:
-        logger.exception("R2 put failed for %s", key)
-        raise unavailable("Storage") from None
-    row = {
+    return {
         "id": file_id,
-        "user_id": LOCAL_USER,
-        "filename": name,
-        "r2_key": key,
+        "user_id": ctx.user_id,
+        "filename": filename,
+        "r2_key": object_key(ctx.user_id, file_id),
         "content_type": content_type,
         "size_bytes": size,
         "status": "pending",
-        "created_at": now,
+        "created_at": (now := now_iso()),
+        "updated_at": now,
+        "sha256": extra.get("sha256"),
+        "description": extra.get("description"),
     }
-    try:
-        await service.records.insert(row)
-    except Exception:
-        logger.exception("D1 insert failed for %s; removing the stored object", file_id)
-        await service.storage.delete(key)
-        raise unavailable("The metadata store") from None
 
-    # The row is the record of truth: a failure below leaves it `pending`, which the
-    # reconciler re-enqueues, and stats are re-derived from D1.
+
+async def _store_object(ctx: RequestContext, row: dict[str, Any], body: Any) -> None:
+    try:
+        await ctx.services.storage.put(
+            row["r2_key"],
+            body,
+            content_type=row["content_type"],
+            filename=row["filename"],
+            user_id=row["user_id"],
+            sha256=row.get("sha256"),
+        )
+    except Exception as error:
+        if "checksum" in str(error).lower() or "sha-256" in str(error).lower():
+            raise Problem(400, "The body does not match X-Checksum-SHA256") from None
+        logger.exception("R2 put failed for %s", row["r2_key"])
+        raise unavailable("Storage") from None
+
+
+async def created(ctx: RequestContext, row: dict[str, Any]) -> Response:
+    await register_file(ctx.services, row)
+    return json_response(public_view(row), 201, {"location": links(row["id"])["self"]})
+
+
+async def upload_raw(ctx: RequestContext, filename: str) -> Response:
+    settings = ctx.services.settings
+    name = validation.filename(unquote(filename))
+    try:
+        size = parse_content_length(ctx.header("content-length"), settings.max_file_size)
+    except LookupError as error:
+        raise Problem(411, str(error)) from None
+    except OverflowError as error:
+        raise Problem(413, str(error)) from None
+    except ValueError as error:
+        raise Problem(400, str(error)) from None
+    content_type = validation.content_type(ctx.header("content-type"), settings.allowed_types)
+    description = validation.description(unquote(ctx.header("x-description") or "") or None)
+    sha256 = validation.sha256_hex(ctx.header("x-checksum-sha256"))
+    row = _new_row(ctx, filename=name, content_type=content_type, size=size, description=description, sha256=sha256)
+    if size == 0:
+        if not matches_content(content_type, b""):
+            raise _content_mismatch(content_type)
+        await _store_object(ctx, row, b"")
+        return await created(ctx, row)
+    head, stream, pipe = await sniff_body(ctx.request.body, size, SNIFF_BYTES)
+    if not matches_content(content_type, head):
+        await discard(stream, pipe)
+        raise _content_mismatch(content_type)
+    try:
+        await _store_object(ctx, row, stream)
+    except BaseException:
+        await discard(stream, pipe)
+        raise
+    with contextlib.suppress(Exception):
+        await pipe
+    return await created(ctx, row)
+
+
+def _form_value(form: Any, name: str) -> Any:
+    """A form field, or None. The SDK's FormData.get() answers JS null for a missing field."""
+    return form[name] if name in form else None  # noqa: SIM401 - .get() is the call that returns JS null
+
+
+async def upload_form(ctx: RequestContext) -> Response:
+    settings = ctx.services.settings
+    declared = ctx.header("content-length")
+    if declared is None:
+        raise Problem(411, "Content-Length is required")
+    if not declared.isdigit():
+        raise Problem(400, "Content-Length must be a non-negative integer")
+    if int(declared) > settings.max_file_size + FORM_OVERHEAD:
+        raise Problem(413, f"the request is {declared} bytes; files are limited to {settings.max_file_size}")
+    if not (ctx.header("content-type") or "").lower().startswith("multipart/form-data"):
+        raise Problem(415, "POST /api/files takes multipart/form-data; use PUT /api/files/{filename} for raw bodies")
+    try:
+        form = await ctx.request.form_data()
+    except Exception:
+        raise Problem(400, "The multipart/form-data body could not be parsed") from None
+    file = _form_value(form, "file")
+    if file is None or isinstance(file, str):
+        raise Problem(400, "'file' must be a file part")
+    raw_description = _form_value(form, "description")
+    if raw_description is not None and not isinstance(raw_description, str):
+        raise Problem(400, "'description' must be a text part")
+    name = validation.filename(file.name)
+    size = validation.size(file.size, settings.max_file_size)
+    content_type = validation.content_type(file.content_type, settings.allowed_types)
+    description = validation.description(raw_description)
+    if not matches_content(content_type, await head_of_blob(file, SNIFF_BYTES)):
+        raise _content_mismatch(content_type)
+    row = _new_row(ctx, filename=name, content_type=content_type, size=size, description=description)
+    await _store_object(ctx, row, file.js_object)
+    return await created(ctx, row)
+
+
+async def _owned(ctx: RequestContext, file_id: str) -> dict[str, Any]:
+    row = await ctx.services.records.get(ctx.user_id, file_id)
+    if row is None:
+        raise not_found()
+    return row
+
+
+async def get_metadata(ctx: RequestContext, file_id: str) -> Response:
+    key = cache_key(ctx.user_id, file_id)
+    row = await ctx.services.cache.get(key)
+    if row is None:
+        row = await _owned(ctx, file_id)
+        try:
+            await ctx.services.cache.put(key, row)
+        except Exception as error:
+            logger.warning("cache fill failed for %s: %s", file_id, error)
+    view = public_view(row, detail=True)
+    include = ctx.query.get("include")
+    if include not in (None, "content"):
+        raise Problem(400, "include may only be 'content'")
+    if include == "content":
+        if row["content_type"] not in TEXT_TYPES or row["size_bytes"] > INLINE_CONTENT_LIMIT:
+            raise Problem(400, f"Only text files up to {INLINE_CONTENT_LIMIT} bytes can be inlined")
+        text = await ctx.services.storage.read_text(row["r2_key"], INLINE_CONTENT_LIMIT)
+        if text is None:
+            raise not_found()
+        view["content"] = text
+    return json_response(view)
+
+
+async def get_content(ctx: RequestContext, file_id: str) -> Response:
+    return await serve_file(ctx, await _owned(ctx, file_id))
+
+
+async def list_files(ctx: RequestContext) -> Response:
+    limit = validation.page_limit(ctx.query.get("limit"))
+    after = None
+    if ctx.query.get("cursor"):
+        try:
+            after = decode_cursor(ctx.query["cursor"])
+        except ValueError:
+            raise Problem(400, "cursor is not one this API issued") from None
+    rows = await ctx.services.records.list_page(ctx.user_id, limit + 1, after)
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["id"]) if more else None
+    return json_response({"items": [public_view(r) for r in page], "next_cursor": next_cursor})
+
+
+async def delete_file(ctx: RequestContext, file_id: str) -> Response:
+    """The row is marked deleted first: from then on the file answers 404. Removing the object,
+    the cache entry and the stats count follow in parallel; what fails is logged and repaired by
+    the reconciler (unowned objects are deleted, stats re-derived from D1)."""
+    r2_key = await ctx.services.records.mark_deleted(ctx.user_id, file_id, now_iso())
+    if r2_key is None:
+        raise not_found()
     results = await asyncio.gather(
-        service.cache.put(cache_key(LOCAL_USER, file_id), row),
-        service.jobs.file_uploaded(file_id, LOCAL_USER),
-        service.stats.record_upload(LOCAL_USER, file_id, size, content_type),
+        ctx.services.storage.delete(r2_key),
+        ctx.services.cache.delete(cache_key(ctx.user_id, file_id)),
+        ctx.services.stats.record_delete(ctx.user_id, file_id),
         return_exceptions=True,
     )
-    for step, result in zip(("cache put", "queue send", "stats"), results, strict=True):
+    for step, result in zip(("object delete", "cache delete", "stats update"), results, strict=True):
         if isinstance(result, BaseException):
-            logger.warning("upload %s: %s failed (%s); left for the reconciler", file_id, step, result)
-    view = public_view(row)
-    return json_response(view, 201, {"location": view["links"]["self"]})
+            logger.warning("delete of %s: %s failed (%s); left for the reconciler", file_id, step, result)
+    return empty_response(204)
 
 
-async def get_metadata(service: FileService, file_id: str) -> Response:
-    key = cache_key(LOCAL_USER, file_id)
-    row = await service.cache.get(key)
-    if row is None:
-        row = await service.records.get(LOCAL_USER, file_id)
-        if row is None:
-            raise Problem(404, "No such file")
-        await service.cache.put(key, row)
-    return json_response(public_view(row))
-
-
-async def get_content(service: FileService, file_id: str) -> Response:
-    row = await service.records.get(LOCAL_USER, file_id)
-    obj = None if row is None else await service.storage.get(row["r2_key"])
-    if obj is None:
-        raise Problem(404, "No such file")
-    headers = {
-        "content-type": row["content_type"],
-        "content-length": str(obj.size),
-        "etag": obj.httpEtag,
-    }
-    # R2's body stream becomes the response body directly: no bytes pass through Python.
-    return Response(obj.body, headers=headers)
-
-
-async def get_stats(service: FileService) -> Response:
-    return json_response(await service.stats.stats(LOCAL_USER))
+async def create_link(ctx: RequestContext, file_id: str) -> Response:
+    key = ctx.services.settings.signing_key
+    if key is None:
+        raise Problem(503, "Signed links are not configured")
+    lifetime = validation.link_lifetime(validation.parse_json_object(await ctx.json_body() or "{}"))
+    await _owned(ctx, file_id)
+    expires_at = int(time.time()) + lifetime
+    token = sign(file_id, expires_at, key)
+    expires_iso = datetime.fromtimestamp(expires_at, UTC).isoformat().replace("+00:00", "Z")
+    return json_response({"url": f"/d/{token}", "expires_at": expires_iso}, 201)

@@ -15,20 +15,33 @@ class Problem(Exception):
     detail: str
     title: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, instance: str | None = None) -> dict[str, Any]:
+        body = {
             "type": "about:blank",
             "title": self.title or HTTPStatus(self.status).phrase,
             "status": self.status,
             "detail": self.detail,
             **self.extra,
         }
+        if instance is not None:
+            body["instance"] = instance
+        return body
 
 
 def internal_error() -> Problem:
     """What a client sees for a failure of ours: nothing about its cause."""
     return Problem(500, "The server could not complete the request.")
+
+
+def not_found() -> Problem:
+    """The same answer for a missing file and another user's file: existence is not revealed."""
+    return Problem(404, "No such file")
+
+
+def unauthorized(detail: str = "A valid API key is required") -> Problem:
+    return Problem(401, detail, headers={"www-authenticate": 'Bearer realm="edgefiles"'})
 
 
 def unavailable(what: str) -> Problem:

@@ -35,6 +35,7 @@ class FileRecords:
         )
 
     async def get(self, user_id: str, file_id: str) -> dict[str, Any] | None:
+        """A live file of this user; None for a missing, deleted or someone else's file."""
         row = (
             await self._db.prepare(_SELECT + " WHERE id = ? AND user_id = ? AND deleted_at IS NULL")
             .bind(file_id, user_id)
@@ -42,9 +43,36 @@ class FileRecords:
         )
         return _decode(row)
 
-    async def get_any_owner(self, file_id: str) -> dict[str, Any] | None:
+    async def get_live(self, file_id: str) -> dict[str, Any] | None:
+        """A live file whoever owns it: for signed links, whose token is the authority."""
         row = await self._db.prepare(_SELECT + " WHERE id = ? AND deleted_at IS NULL").bind(file_id).first()
         return _decode(row)
+
+    async def list_page(self, user_id: str, limit: int, after: tuple[str, str] | None) -> list[dict[str, Any]]:
+        """Newest first; `after` is the (created_at, id) of the previous page's last item."""
+        if after is None:
+            statement = self._db.prepare(
+                _SELECT + " WHERE user_id = ? AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT ?"
+            ).bind(user_id, limit)
+        else:
+            statement = self._db.prepare(
+                _SELECT + " WHERE user_id = ? AND deleted_at IS NULL AND (created_at, id) < (?, ?)"
+                " ORDER BY created_at DESC, id DESC LIMIT ?"
+            ).bind(user_id, after[0], after[1], limit)
+        result = await statement.all()
+        return [_decode(row) for row in result.results]
+
+    async def mark_deleted(self, user_id: str, file_id: str, now: str) -> str | None:
+        """Marks a live file deleted and answers its R2 key; None if there was no such file."""
+        row = await (
+            self._db.prepare(
+                "UPDATE files SET deleted_at = ?, updated_at = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL"
+                " RETURNING r2_key"
+            )
+            .bind(now, now, file_id, user_id)
+            .first()
+        )
+        return None if row is None else row["r2_key"]
 
     async def finish(self, file_id: str, *, status: str, analysis: dict[str, Any] | None, now: str) -> None:
         await (

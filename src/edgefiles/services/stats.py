@@ -13,5 +13,8 @@ class UserStatsClient:
     async def record_upload(self, user_id: str, file_id: str, size_bytes: int, content_type: str) -> None:
         await self._stub(user_id).record_upload(file_id, size_bytes, content_type)
 
+    async def record_delete(self, user_id: str, file_id: str) -> None:
+        await self._stub(user_id).record_delete(file_id)
+
     async def stats(self, user_id: str) -> dict[str, Any]:
         return dict(await self._stub(user_id).stats())

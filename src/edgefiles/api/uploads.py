@@ -1,0 +1,179 @@
+"""/api/uploads: client-driven multipart uploads for files over the request-body limit.
+
+Each request streams one part into R2's multipart API, so memory stays bounded by a part. The
+upload's state (owner, plan, parts received) is in D1: a failed part is simply sent again, and
+GET /api/uploads/{id} tells a client which parts are still missing.
+"""
+
+import logging
+import uuid
+from typing import Any
+
+from workers import Response
+
+from edgefiles.api.context import RequestContext
+from edgefiles.api.files import now_iso, public_view
+from edgefiles.api.responses import empty_response, json_response
+from edgefiles.domain import multipart, validation
+from edgefiles.domain.files import object_key
+from edgefiles.domain.problems import Problem, unavailable
+from edgefiles.services.ingest import register_file
+
+logger = logging.getLogger(__name__)
+
+# Files this large go through multipart uploads rather than one request.
+MAX_MULTIPART_FILE_SIZE = 5 * 1024**4
+
+
+def _view(upload: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
+    received = [p["part_number"] for p in parts]
+    return {
+        "upload_id": upload["id"],
+        "filename": upload["filename"],
+        "content_type": upload["content_type"],
+        "size": upload["size_bytes"],
+        "part_size": upload["part_size"],
+        "part_count": upload["part_count"],
+        "parts_received": received,
+        "parts_missing": [n for n in range(1, upload["part_count"] + 1) if n not in set(received)],
+    }
+
+
+async def _open_upload(ctx: RequestContext, upload_id: str) -> dict[str, Any]:
+    upload = await ctx.services.uploads.get_open(ctx.user_id, upload_id)
+    if upload is None:
+        raise Problem(404, "No such upload in progress")
+    return upload
+
+
+async def create_upload(ctx: RequestContext) -> Response:
+    settings = ctx.services.settings
+    request = validation.new_upload(
+        validation.parse_json_object(await ctx.json_body()),
+        allowed=settings.allowed_types,
+        limit=MAX_MULTIPART_FILE_SIZE,
+    )
+    if request.size == 0:
+        raise Problem(400, "size must be positive; upload empty files with PUT /api/files/{filename}")
+    part_size, part_count = multipart.plan(request.size)
+    upload_id, file_id = str(uuid.uuid4()), str(uuid.uuid4())
+    key = object_key(ctx.user_id, file_id)
+    try:
+        r2_upload_id = await ctx.services.storage.create_multipart(
+            key, content_type=request.content_type, filename=request.filename, user_id=ctx.user_id
+        )
+    except Exception:
+        logger.exception("R2 createMultipartUpload failed")
+        raise unavailable("Storage") from None
+    row = {
+        "id": upload_id,
+        "user_id": ctx.user_id,
+        "file_id": file_id,
+        "r2_key": key,
+        "r2_upload_id": r2_upload_id,
+        "filename": request.filename,
+        "content_type": request.content_type,
+        "size_bytes": request.size,
+        "part_size": part_size,
+        "part_count": part_count,
+        "description": request.description,
+        "created_at": now_iso(),
+    }
+    try:
+        await ctx.services.uploads.create(row)
+    except Exception:
+        logger.exception("D1 insert of upload %s failed; aborting the R2 upload", upload_id)
+        try:
+            await ctx.services.storage.abort_multipart(key, r2_upload_id)
+        except Exception:
+            # R2 removes incomplete multipart uploads after 7 days by itself.
+            logger.exception("could not abort R2 upload %s", r2_upload_id)
+        raise unavailable("The metadata store") from None
+    return json_response(
+        {"upload_id": upload_id, "part_size": part_size, "part_count": part_count},
+        201,
+        {"location": f"/api/uploads/{upload_id}"},
+    )
+
+
+async def get_upload(ctx: RequestContext, upload_id: str) -> Response:
+    upload = await _open_upload(ctx, upload_id)
+    return json_response(_view(upload, await ctx.services.uploads.parts(upload_id)))
+
+
+def _part_number(raw: str, part_count: int) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= part_count:
+        raise Problem(400, f"part must be an integer from 1 to {part_count}")
+    return int(raw)
+
+
+async def upload_part(ctx: RequestContext, upload_id: str, part: str) -> Response:
+    upload = await _open_upload(ctx, upload_id)
+    number = _part_number(part, upload["part_count"])
+    expected = multipart.expected_part_size(
+        number, size=upload["size_bytes"], part_size=upload["part_size"], part_count=upload["part_count"]
+    )
+    declared = ctx.header("content-length")
+    if declared is None:
+        raise Problem(411, "Content-Length is required")
+    if declared != str(expected):
+        raise Problem(400, f"part {number} must be exactly {expected} bytes")
+    try:
+        etag = await ctx.services.storage.upload_part(
+            upload["r2_key"], upload["r2_upload_id"], number, ctx.request.body
+        )
+    except Exception:
+        logger.exception("R2 uploadPart %s of upload %s failed", number, upload_id)
+        raise unavailable("Storage") from None
+    try:
+        await ctx.services.uploads.record_part(upload_id, number, etag, expected, now_iso())
+    except Exception:
+        # R2 has the part but D1 does not know: the client retries the part, which overwrites it.
+        logger.exception("recording part %s of upload %s failed", number, upload_id)
+        raise unavailable("The metadata store") from None
+    return json_response({"part": number, "etag": etag})
+
+
+async def complete_upload(ctx: RequestContext, upload_id: str) -> Response:
+    upload = await _open_upload(ctx, upload_id)
+    parts = await ctx.services.uploads.parts(upload_id)
+    missing = _view(upload, parts)["parts_missing"]
+    if missing:
+        raise Problem(409, f"{len(missing)} part(s) are missing", extra={"parts_missing": missing})
+    try:
+        await ctx.services.storage.complete_multipart(
+            upload["r2_key"],
+            upload["r2_upload_id"],
+            [{"partNumber": p["part_number"], "etag": p["etag"]} for p in parts],
+        )
+    except Exception:
+        logger.exception("R2 complete of upload %s failed", upload_id)
+        raise unavailable("Storage") from None
+    row = {
+        "id": upload["file_id"],
+        "user_id": ctx.user_id,
+        "filename": upload["filename"],
+        "r2_key": upload["r2_key"],
+        "content_type": upload["content_type"],
+        "size_bytes": upload["size_bytes"],
+        "status": "pending",
+        "created_at": (now := now_iso()),
+        "updated_at": now,
+        "sha256": None,
+        "description": upload["description"],
+    }
+    await register_file(ctx.services, row)
+    if not await ctx.services.uploads.close(upload_id, "completed", row["created_at"]):
+        logger.warning("upload %s was closed concurrently", upload_id)
+    return json_response(public_view(row), 201, {"location": f"/api/files/{row['id']}"})
+
+
+async def abort_upload(ctx: RequestContext, upload_id: str) -> Response:
+    upload = await _open_upload(ctx, upload_id)
+    try:
+        await ctx.services.storage.abort_multipart(upload["r2_key"], upload["r2_upload_id"])
+    except Exception:
+        logger.exception("R2 abort of upload %s failed", upload_id)
+        raise unavailable("Storage") from None
+    await ctx.services.uploads.close(upload_id, "aborted", now_iso())
+    return empty_response(204)

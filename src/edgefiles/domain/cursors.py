@@ -1,0 +1,21 @@
+"""Opaque keyset-pagination cursors: the (created_at, id) of the last item of a page."""
+
+import base64
+import binascii
+import json
+
+
+def encode_cursor(created_at: str, file_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([created_at, file_id]).encode()).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """Raises ValueError for anything this module did not produce."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, file_id = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError) as error:
+        raise ValueError("invalid cursor") from error
+    if not isinstance(created_at, str) or not isinstance(file_id, str):
+        raise ValueError("invalid cursor")
+    return created_at, file_id

@@ -1,0 +1,51 @@
+"""HTTP Range requests (RFC 9110 §14): one byte range per request."""
+
+import re
+from dataclasses import dataclass
+
+_SINGLE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class Unsatisfiable(ValueError):
+    """The range lies outside the representation: answer 416."""
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    start: int
+    end: int  # inclusive
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+    def content_range(self, size: int) -> str:
+        return f"bytes {self.start}-{self.end}/{size}"
+
+
+def parse_range(header: str | None, size: int) -> ByteRange | None:
+    """The requested range, or None to send the whole body.
+
+    Headers we do not understand (other units, several ranges, bad syntax) are ignored, as
+    RFC 9110 allows; a well-formed range past the end raises Unsatisfiable.
+    """
+    if not header:
+        return None
+    match = _SINGLE.match(header.strip().replace(" ", ""))
+    if not match:
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # suffix: the last N bytes
+        suffix = int(last)
+        if suffix == 0 or size == 0:
+            raise Unsatisfiable(header)
+        return ByteRange(max(0, size - suffix), size - 1)
+    start = int(first)
+    end = size - 1 if not last else min(int(last), size - 1)
+    if last and int(last) < start:
+        return None
+    if start >= size:
+        raise Unsatisfiable(header)
+    return ByteRange(start, end)

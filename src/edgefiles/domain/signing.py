@@ -1,0 +1,57 @@
+"""Signed download links: R2 bindings cannot presign, so the Worker signs its own tokens.
+
+A token is `base64url(file_id:expires_at).base64url(HMAC-SHA256(key, payload))`.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+
+# Unpadded base64url on both sides: one spelling per token.
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+
+
+class InvalidToken(ValueError):
+    """Altered, truncated or signed with another key."""
+
+
+class ExpiredToken(ValueError):
+    pass
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(key: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, payload, hashlib.sha256).digest()
+
+
+def sign(file_id: str, expires_at: int, key: bytes) -> str:
+    payload = f"{file_id}:{expires_at}".encode()
+    return f"{_b64(payload)}.{_b64(_mac(key, payload))}"
+
+
+def verify(token: str, key: bytes, now: int) -> str:
+    """The file id a token grants, or InvalidToken / ExpiredToken."""
+    if not _TOKEN.match(token):
+        raise InvalidToken("malformed token")
+    encoded_payload, _, encoded_mac = token.partition(".")
+    try:
+        payload, mac = _unb64(encoded_payload), _unb64(encoded_mac)
+    except (binascii.Error, ValueError):
+        raise InvalidToken("malformed token") from None
+    if not hmac.compare_digest(mac, _mac(key, payload)):
+        raise InvalidToken("bad signature")
+    file_id, _, expires = payload.decode(errors="replace").rpartition(":")
+    if not file_id or not expires.isdigit():
+        raise InvalidToken("malformed payload")
+    if int(expires) <= now:
+        raise ExpiredToken("link expired")
+    return file_id

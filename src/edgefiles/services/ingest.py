@@ -1,0 +1,40 @@
+"""Registering a file whose bytes are already in R2: the D1 row, then cache, job and stats.
+
+Failure story: the row is the record of truth. If it cannot be written the object is deleted
+and nothing remains. Once it is written, the cache fill, the queue send and the stats update run
+in parallel and may fail independently: the row stays `pending` (the reconciler re-enqueues it)
+and a user's stats are re-derived from D1 when they disagree, so no failure leaves state that
+no process will fix.
+"""
+
+import asyncio
+import logging
+from typing import Any
+
+from edgefiles.domain.files import cache_key
+from edgefiles.domain.problems import unavailable
+from edgefiles.services.container import Services
+
+logger = logging.getLogger(__name__)
+
+
+async def register_file(services: Services, row: dict[str, Any]) -> None:
+    try:
+        await services.records.insert(row)
+    except Exception:
+        logger.exception("D1 insert failed for file %s; deleting its object", row["id"])
+        try:
+            await services.storage.delete(row["r2_key"])
+        except Exception:
+            # No row points at it: the reconciler deletes unowned objects under uploads/.
+            logger.exception("could not delete orphan object %s", row["r2_key"])
+        raise unavailable("The metadata store") from None
+    results = await asyncio.gather(
+        services.cache.put(cache_key(row["user_id"], row["id"]), row),
+        services.jobs.file_uploaded(row["id"], row["user_id"]),
+        services.stats.record_upload(row["user_id"], row["id"], row["size_bytes"], row["content_type"]),
+        return_exceptions=True,
+    )
+    for step, result in zip(("cache fill", "queue send", "stats update"), results, strict=True):
+        if isinstance(result, BaseException):
+            logger.warning("file %s: %s failed (%s); left for the reconciler", row["id"], step, result)

@@ -1,0 +1,176 @@
+"""Metadata (KV first), content (ranges, conditionals, HEAD), listing, deletion, signed links."""
+
+import time
+
+import pytest
+
+from api_client import SIGNING_KEY, UserFactory, calls, upload
+from edgefiles.domain.signing import sign
+from runtime_harness import Runtime
+
+pytestmark = pytest.mark.e2e
+
+BODY = bytes(range(256)) * 40  # 10,240 bytes
+
+
+def test_cached_metadata_read_is_auth_then_kv(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    file = upload(user, "c.txt", b"cached").json()
+    response = user.client.get(file["links"]["self"])
+    assert response.status_code == 200
+    assert calls(edgefiles, response) == [("DB", "first"), ("CACHE", "get")]
+
+
+def test_metadata_miss_reads_d1_then_fills_the_cache(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    edgefiles.arm_fault("CACHE.put")
+    try:
+        file = upload(user, "m.txt", b"not cached yet").json()
+    finally:
+        edgefiles.clear_faults()
+    miss = user.client.get(file["links"]["self"])
+    assert calls(edgefiles, miss) == [("DB", "first"), ("CACHE", "get"), ("DB", "first"), ("CACHE", "put")]
+    hit = user.client.get(file["links"]["self"])
+    assert calls(edgefiles, hit) == [("DB", "first"), ("CACHE", "get")]
+    assert miss.json() == hit.json()
+
+
+def test_include_content_inlines_small_text(users: UserFactory) -> None:
+    user = users.new()
+    text = upload(user, "t.md", b"# Title\nbody", "text/markdown").json()
+    assert user.client.get(text["links"]["self"], params={"include": "content"}).json()["content"] == "# Title\nbody"
+    binary = upload(user, "b.bin", b"\x00\x01", "application/octet-stream").json()
+    assert user.client.get(binary["links"]["self"], params={"include": "content"}).status_code == 400
+
+
+def test_content_headers(users: UserFactory) -> None:
+    user = users.new()
+    file = upload(user, "data.bin", BODY, "application/octet-stream").json()
+    response = user.client.get(file["links"]["content"])
+    assert response.status_code == 200
+    assert response.content == BODY
+    headers = response.headers
+    assert headers["content-length"] == str(len(BODY))
+    assert headers["content-type"] == "application/octet-stream"
+    assert headers["accept-ranges"] == "bytes"
+    assert headers["etag"].startswith('"')
+    assert headers["last-modified"].endswith("GMT")
+    assert headers["content-disposition"].startswith('attachment; filename="data.bin"')
+
+
+@pytest.mark.parametrize(
+    ("range_header", "expected", "content_range"),
+    [
+        ("bytes=0-99", BODY[:100], "bytes 0-99/10240"),
+        ("bytes=10000-", BODY[10000:], "bytes 10000-10239/10240"),
+        ("bytes=-40", BODY[-40:], "bytes 10200-10239/10240"),
+        ("bytes=10200-99999", BODY[10200:], "bytes 10200-10239/10240"),
+    ],
+    ids=["first-100", "open-ended", "suffix", "clamped"],
+)
+def test_range_requests(users: UserFactory, range_header: str, expected: bytes, content_range: str) -> None:
+    user = users.new()
+    file = upload(user, "r.bin", BODY, "application/octet-stream").json()
+    response = user.client.get(file["links"]["content"], headers={"range": range_header})
+    assert response.status_code == 206
+    assert response.content == expected
+    assert response.headers["content-range"] == content_range
+    assert response.headers["content-length"] == str(len(expected))
+
+
+def test_unsatisfiable_range_is_416(users: UserFactory) -> None:
+    user = users.new()
+    file = upload(user, "r.bin", BODY, "application/octet-stream").json()
+    response = user.client.get(file["links"]["content"], headers={"range": "bytes=20000-"})
+    assert response.status_code == 416
+    assert response.headers["content-range"] == "bytes */10240"
+
+
+def test_if_none_match_gives_304_and_head_gives_headers_only(users: UserFactory) -> None:
+    user = users.new()
+    file = upload(user, "e.txt", b"etag me").json()
+    etag = user.client.get(file["links"]["content"]).headers["etag"]
+    cached = user.client.get(file["links"]["content"], headers={"if-none-match": etag})
+    assert cached.status_code == 304
+    assert cached.content == b""
+    stale = user.client.get(file["links"]["content"], headers={"if-none-match": '"other"'})
+    assert stale.status_code == 200
+    head = user.client.head(file["links"]["content"])
+    assert head.status_code == 200
+    assert head.headers["content-length"] == "7"
+    assert head.headers["etag"] == etag
+    assert head.content == b""
+
+
+def test_listing_is_newest_first_with_an_opaque_cursor(users: UserFactory) -> None:
+    user = users.new()
+    ids = [upload(user, f"{i}.txt", b"x").json()["id"] for i in range(5)]
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = user.client.get("/api/files", params=params).json()
+        assert len(page["items"]) <= 2
+        seen += [f["id"] for f in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(ids))
+
+
+@pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "1000"}, {"limit": "x"}, {"cursor": "garbage!"}])
+def test_bad_listing_parameters_are_400(users: UserFactory, params: dict) -> None:
+    assert users.new().client.get("/api/files", params=params).status_code == 400
+
+
+def test_delete_removes_everything_once(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    file = upload(user, "gone.txt", b"bye").json()
+    assert user.client.get("/api/stats").json()["upload_count"] == 1
+    deleted = user.client.delete(file["links"]["self"])
+    assert deleted.status_code == 204
+    # auth, then the row is marked deleted (UPDATE ... RETURNING), then the rest in parallel
+    assert calls(edgefiles, deleted)[:2] == [("DB", "first"), ("DB", "first")]
+    assert sorted(calls(edgefiles, deleted)[2:]) == [
+        ("CACHE", "delete"),
+        ("STORAGE", "delete"),
+        ("USER_STATS", "record_delete"),
+    ]
+    assert user.client.get(file["links"]["self"]).status_code == 404
+    assert user.client.get(file["links"]["content"]).status_code == 404
+    again = user.client.delete(file["links"]["self"])
+    assert again.status_code == 404
+    assert ("STORAGE", "delete") not in calls(edgefiles, again)
+    assert user.client.get("/api/stats").json()["upload_count"] == 0
+
+
+def test_signed_link_downloads_without_a_key(users: UserFactory) -> None:
+    user = users.new()
+    file = upload(user, "shared.bin", BODY, "application/octet-stream").json()
+    link = user.client.post(f"/api/files/{file['id']}/links", json={"expires_in": 300})
+    assert link.status_code == 201
+    url = link.json()["url"]
+    assert url.startswith("/d/")
+    anonymous = users.anonymous()
+    assert anonymous.get(url).content == BODY
+    ranged = anonymous.get(url, headers={"range": "bytes=0-9"})
+    assert (ranged.status_code, ranged.content) == (206, BODY[:10])
+
+
+def test_signed_link_refuses_altered_expired_and_deleted(users: UserFactory) -> None:
+    user = users.new()
+    file = upload(user, "s.txt", b"secret").json()
+    url = user.client.post(f"/api/files/{file['id']}/links", json={}).json()["url"]
+    anonymous = users.anonymous()
+    altered = url[:-2] + ("AA" if not url.endswith("AA") else "BB")
+    assert anonymous.get(altered).status_code == 403
+    expired = sign(file["id"], int(time.time()) - 1, SIGNING_KEY.encode())
+    assert anonymous.get(f"/d/{expired}").status_code == 403
+    assert user.client.delete(file["links"]["self"]).status_code == 204
+    assert anonymous.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("body", [{"expires_in": 10}, {"expires_in": 10**9}, {"expires_in": "60"}])
+def test_link_lifetime_is_validated(users: UserFactory, body: dict) -> None:
+    user = users.new()
+    file = upload(user, "l.txt", b"x").json()
+    assert user.client.post(f"/api/files/{file['id']}/links", json=body).status_code == 400

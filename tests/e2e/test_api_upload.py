@@ -1,0 +1,178 @@
+"""Uploads: validation before anything is stored, the failure story of each binding step."""
+
+import hashlib
+
+import pytest
+
+from api_client import MAX_FILE_SIZE, UserFactory, calls, upload
+from runtime_harness import Runtime, wait_for
+
+pytestmark = pytest.mark.e2e
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+
+
+def stored_nothing(user) -> bool:
+    return (
+        user.client.get("/api/files").json()["items"] == []
+        and user.client.get("/api/stats").json()["upload_count"] == 0
+    )
+
+
+def test_raw_upload_is_stored_then_processed(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    body = b"edgefiles keeps your notes at the edge"
+    response = upload(user, "notes.txt", body, **{"x-description": "my%20notes"})
+    assert response.status_code == 201, response.text
+    file = response.json()
+    assert response.headers["location"] == f"/api/files/{file['id']}"
+    assert {k: file[k] for k in ("filename", "content_type", "size_bytes", "status", "description")} == {
+        "filename": "notes.txt",
+        "content_type": "text/plain",
+        "size_bytes": len(body),
+        "status": "pending",
+        "description": "my notes",
+    }
+    assert file["links"] == {"self": f"/api/files/{file['id']}", "content": f"/api/files/{file['id']}/content"}
+    trips = calls(edgefiles, response)
+    assert trips[:3] == [("DB", "first"), ("STORAGE", "put"), ("DB", "run")]
+    assert sorted(trips[3:]) == [("CACHE", "put"), ("QUEUE", "send"), ("USER_STATS", "record_upload")]
+    assert user.client.get(file["links"]["content"]).content == body
+    done = wait_for(
+        lambda: (f := user.client.get(file["links"]["self"]).json())["status"] == "completed" and f,
+        what="the consumer to complete the file",
+        timeout=30,
+    )
+    assert "edgefiles keeps your notes" in done["ai_analysis"]["summary"]
+
+
+def test_form_upload_is_parsed_by_js_and_stored(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    content = b"a,b\n1,2\n" * 10_000  # 80 KB
+    response = user.client.post(
+        "/api/files", files={"file": ("table.csv", content, "text/csv")}, data={"description": "numbers"}
+    )
+    assert response.status_code == 201, response.text
+    file = response.json()
+    assert (file["filename"], file["content_type"], file["size_bytes"]) == ("table.csv", "text/csv", len(content))
+    assert file["description"] == "numbers"
+    assert user.client.get(file["links"]["content"]).content == content
+
+
+def test_object_key_and_metadata_come_from_the_server(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    file = upload(user, "..%2F..%2Fetc%2Fpasswd", b"root:x").json()
+    assert file["filename"] == "passwd"
+    content = user.client.get(file["links"]["content"])
+    assert content.headers["content-disposition"] == "attachment; filename=\"passwd\"; filename*=UTF-8''passwd"
+
+
+def test_checksum_is_verified_and_kept(users: UserFactory) -> None:
+    user = users.new()
+    body = b"checked bytes"
+    good = upload(user, "c.txt", body, **{"x-checksum-sha256": hashlib.sha256(body).hexdigest()})
+    assert good.status_code == 201
+    assert good.json()["sha256"] == hashlib.sha256(body).hexdigest()
+    bad = upload(user, "c.txt", body, **{"x-checksum-sha256": hashlib.sha256(b"other").hexdigest()})
+    assert bad.status_code == 400
+    assert len(user.client.get("/api/files").json()["items"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "content_type", "headers", "status"),
+    [
+        ("big.bin", b"x" * (MAX_FILE_SIZE + 1), "application/octet-stream", {}, 413),
+        ("evil.exe", b"MZ", "application/x-msdownload", {}, 415),
+        ("fake.png", b"not a png at all", "image/png", {}, 415),
+        ("fake.pdf", PNG, "application/pdf", {}, 415),
+        ("bin.txt", b"\x00\x01\x02binary", "text/plain", {}, 415),
+        ("bad.json", b"<html>", "application/json", {}, 415),
+        ("%00%01", b"x", "text/plain", {}, 400),
+        ("long.txt", b"x", "text/plain", {"x-description": "d" * 1001}, 400),
+        ("sum.txt", b"x", "text/plain", {"x-checksum-sha256": "not-hex"}, 400),
+    ],
+    ids=[
+        "too-large",
+        "type-not-allowed",
+        "png-mismatch",
+        "pdf-mismatch",
+        "text-with-nul",
+        "json-mismatch",
+        "filename-empty",
+        "description-too-long",
+        "checksum-malformed",
+    ],
+)
+def test_bad_uploads_are_refused_before_anything_is_stored(
+    edgefiles: Runtime, users: UserFactory, name: str, body: bytes, content_type: str, headers: dict, status: int
+) -> None:
+    user = users.new()
+    response = upload(user, name, body, content_type, **headers)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert ("STORAGE", "put") not in calls(edgefiles, response)
+    assert stored_nothing(user)
+
+
+def test_a_matching_png_is_accepted(users: UserFactory) -> None:
+    assert upload(users.new(), "pixel.png", PNG, "image/png").status_code == 201
+
+
+def test_upload_without_content_length_is_411(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    response = user.client.put("/api/files/s.txt", content=iter([b"chunked"]), headers={"content-type": "text/plain"})
+    assert response.status_code == 411
+    assert stored_nothing(user)
+
+
+def test_form_upload_validation(users: UserFactory) -> None:
+    user = users.new()
+    no_file = user.client.post("/api/files", data={"description": "no file"}, files={"other": ("x.txt", b"x")})
+    assert no_file.status_code == 400
+    not_form = user.client.post("/api/files", content=b"{}", headers={"content-type": "application/json"})
+    assert not_form.status_code == 415
+    mismatch = user.client.post("/api/files", files={"file": ("f.png", b"text", "image/png")})
+    assert mismatch.status_code == 415
+    assert stored_nothing(user)
+
+
+def test_failed_r2_put_stores_nothing_and_is_503(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    edgefiles.arm_fault("STORAGE.put")
+    try:
+        response = upload(user, "f.txt", b"never stored")
+    finally:
+        edgefiles.clear_faults()
+    assert response.status_code == 503
+    assert "injected" not in response.text
+    assert calls(edgefiles, response)[-1] == ("STORAGE", "put")
+    assert stored_nothing(user)
+
+
+def test_failed_d1_insert_deletes_the_object_and_is_503(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    edgefiles.arm_fault("DB.run")
+    try:
+        response = upload(user, "f.txt", b"rolled back")
+    finally:
+        edgefiles.clear_faults()
+    assert response.status_code == 503
+    trace = edgefiles.trace(response)["calls"]
+    steps = [(c["binding"], c["method"], c["ok"]) for c in trace if not c["sync"]]
+    assert steps[-3:] == [("STORAGE", "put", True), ("DB", "run", False), ("STORAGE", "delete", True)]
+    assert stored_nothing(user)
+
+
+@pytest.mark.parametrize("target", ["CACHE.put", "QUEUE.send", "USER_STATS.record_upload"])
+def test_failures_after_the_row_is_written_still_succeed(edgefiles: Runtime, users: UserFactory, target: str) -> None:
+    user = users.new()
+    edgefiles.arm_fault(target)
+    try:
+        response = upload(user, "f.txt", b"kept")
+    finally:
+        edgefiles.clear_faults()
+    assert response.status_code == 201
+    file = response.json()
+    assert user.client.get(file["links"]["content"]).content == b"kept"
+    listed = user.client.get("/api/files").json()["items"]
+    assert [f["id"] for f in listed] == [file["id"]]
