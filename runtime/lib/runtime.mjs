@@ -16,6 +16,7 @@ import { FixedLengthStream } from "./streams.mjs";
 export class StartupError extends Error {}
 
 const TRACE_HEADER = "x-pyworker-trace-id";
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
 // Base classes handed to the SDK as cloudflare:workers exports; the Python classes do the work.
 const JS_CLASSES = {
@@ -136,6 +137,13 @@ export async function startRuntime({
       res.writeHead(ok ? 200 : 500, { "content-type": "text/plain", [TRACE_HEADER]: trace.id });
       res.end(ok ? "Ran scheduled event" : "Scheduled event raised an exception");
       log(`scheduled ${url.searchParams.get("cron") ?? ""} ${ok ? "ok" : "raised"} (${ms(started)} ms)`);
+      return;
+    }
+    if (FORBIDDEN_METHODS.has(req.method)) {
+      // The fetch standard forbids these methods in a Request; the edge answers them itself.
+      res.writeHead(405, { "content-type": "text/plain" });
+      res.end("Method Not Allowed");
+      log(`${req.method} ${url.pathname} 405 (refused before the Worker)`);
       return;
     }
     const { request, finish } = toWebRequest(req, { port });

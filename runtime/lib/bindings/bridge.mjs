@@ -20,13 +20,17 @@ export class Bridge {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   }
 
-  // Sends one call and resolves with the raw node:http response.
+  // Sends one call and resolves with the raw node:http response. Arguments travel as the JSON
+  // body, or, when the call carries a value (an object to put, a part), URI-encoded in a header
+  // so the value can be the body.
   async send(kind, binding, op, args, value, { requireLength = false } = {}) {
-    const body = toBody(value, requireLength);
+    const encodedArgs = JSON.stringify(encode(args ?? {}));
+    const hasValue = value !== null && value !== undefined;
+    const body = hasValue ? toBody(value, requireLength) : bufferBody(Buffer.from(encodedArgs));
     const url = new URL(`/__bridge/${kind}`, this.base);
     url.searchParams.set("binding", binding);
     url.searchParams.set("op", op);
-    const headers = { [ARGS_HEADER]: JSON.stringify(encode(args ?? {})) };
+    const headers = hasValue ? { [ARGS_HEADER]: encodeURIComponent(encodedArgs) } : {};
     if (body.length !== undefined) headers["content-length"] = String(body.length);
     else if (body.stream) headers["transfer-encoding"] = "chunked";
     const request = http.request(url, { method: "POST", headers, agent: this.agent });
@@ -57,7 +61,6 @@ export function bridgeError(parsed, fallback) {
 }
 
 function toBody(value, requireLength) {
-  if (value === null || value === undefined) return {};
   if (typeof value === "string") return bufferBody(Buffer.from(value));
   if (value instanceof ArrayBuffer) return bufferBody(Buffer.from(value));
   if (ArrayBuffer.isView(value)) return bufferBody(Buffer.from(value.buffer, value.byteOffset, value.byteLength));

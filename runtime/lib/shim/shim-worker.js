@@ -18,10 +18,11 @@ async function bridge(request, env, url) {
   const handler = BRIDGES[url.pathname.slice("/__bridge/".length)];
   const binding = env[url.searchParams.get("binding")];
   if (!handler || !binding) return failure(new Error(`no bridge for ${url.pathname} ${url.searchParams.get("binding")}`));
-  const args = decode(JSON.parse(request.headers.get(ARGS_HEADER) ?? "{}"));
-  const hasBody = request.headers.has("content-length") || request.headers.has("transfer-encoding");
+  // Arguments come in a header when the body carries a value, otherwise as the JSON body.
+  const argsHeader = request.headers.get(ARGS_HEADER);
   try {
-    return await handler(binding, url.searchParams.get("op"), args, hasBody ? request.body : null);
+    const args = decode(argsHeader === null ? await request.json() : JSON.parse(decodeURIComponent(argsHeader)));
+    return await handler(binding, url.searchParams.get("op"), args, argsHeader === null ? null : request.body);
   } catch (error) {
     return failure(error);
   }

@@ -25,7 +25,8 @@ class RequestContext:
 
     @property
     def method(self) -> str:
-        return str(self.request.method)
+        # The raw string: the SDK's `request.method` is an HTTPMethod and fails on other methods.
+        return self.request.js_object.method
 
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)
