@@ -26,9 +26,6 @@ const JS_CLASSES = {
   RpcTarget: class RpcTarget {},
 };
 
-function workerStdout(line) {
-  process.stdout.write(`${line}\n`);
-}
 
 export async function startRuntime({
   configPath,
@@ -46,7 +43,9 @@ export async function startRuntime({
   globalThis.FixedLengthStream ??= FixedLengthStream;
 
   let queueHandler = async () => ({ decisions: [], error: "the Python Worker is not loaded yet" });
-  const booting = PythonWorker.boot({ onStdout: workerStdout });
+  // What the Worker prints, with bundle paths (/session/metadata/...) shown as project paths.
+  let describePaths = (line) => line;
+  const booting = PythonWorker.boot({ onStdout: (line) => process.stdout.write(`${describePaths(line)}\n`) });
   const [bundle, mini] = await Promise.all([
     step("bundle (wrangler deploy --dry-run)", () => buildBundle(config)),
     step("miniflare start", () =>
@@ -59,6 +58,7 @@ export async function startRuntime({
     const applied = await step(`D1 migrations for ${d1.binding}`, () => applyMigrations(db, d1));
     if (applied.length) log(`  applied ${applied.join(", ")}`);
   }
+  describePaths = bundle.describePath;
   const sdk = findSdk(config, bundle);
   const python = await booting;
   const { env, namespaces, ai } = buildEnv({
