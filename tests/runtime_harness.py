@@ -114,6 +114,15 @@ class Runtime:
     def clear_faults(self) -> None:
         self.client.delete("/__runtime/faults").raise_for_status()
 
+    @contextlib.contextmanager
+    def fault(self, target: str, count: int = 1) -> Iterator[None]:
+        """The next `count` calls of `target` ("BINDING.method") fail while the block runs."""
+        self.arm_fault(target, count)
+        try:
+            yield
+        finally:
+            self.clear_faults()
+
     def rss_bytes(self) -> int:
         """Resident memory of the runtime process, read by the OS, not reported by the runtime."""
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():

@@ -49,11 +49,8 @@ def test_errors_are_problem_details(users: UserFactory, method: str, path: str, 
 
 def test_internal_errors_reveal_nothing(edgefiles: Runtime, users: UserFactory) -> None:
     user = users.new()
-    edgefiles.arm_fault("DB.all")
-    try:
+    with edgefiles.fault("DB.all"):
         response = user.client.get("/api/files")
-    finally:
-        edgefiles.clear_faults()
     assert response.status_code == 500
     assert response.json()["detail"] == "The server could not complete the request."
     for leak in ("injected", "Traceback", "SELECT", "DB."):

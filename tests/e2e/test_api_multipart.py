@@ -93,10 +93,7 @@ def test_failed_part_write_is_503_and_can_be_retried(edgefiles, users: UserFacto
     user = users.new()
     plan = start(user, 8 * MiB + 1)
     base = f"/api/uploads/{plan['upload_id']}"
-    edgefiles.arm_fault("STORAGE.uploadPart")
-    try:
+    with edgefiles.fault("STORAGE.uploadPart"):
         failed = user.client.put(f"{base}/parts/2", content=b"z")
-    finally:
-        edgefiles.clear_faults()
     assert failed.status_code == 503
     assert user.client.put(f"{base}/parts/2", content=b"z").status_code == 200

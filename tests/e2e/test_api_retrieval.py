@@ -23,11 +23,8 @@ def test_cached_metadata_read_is_auth_then_kv(edgefiles: Runtime, users: UserFac
 
 def test_metadata_miss_reads_d1_then_fills_the_cache(edgefiles: Runtime, users: UserFactory) -> None:
     user = users.new()
-    edgefiles.arm_fault("CACHE.put")
-    try:
+    with edgefiles.fault("CACHE.put"):
         file = upload(user, "m.txt", b"not cached yet").json()
-    finally:
-        edgefiles.clear_faults()
     miss = user.client.get(file["links"]["self"])
     assert calls(edgefiles, miss) == [("DB", "first"), ("CACHE", "get"), ("DB", "first"), ("CACHE", "put")]
     hit = user.client.get(file["links"]["self"])

@@ -138,11 +138,8 @@ def test_form_upload_validation(users: UserFactory) -> None:
 
 def test_failed_r2_put_stores_nothing_and_is_503(edgefiles: Runtime, users: UserFactory) -> None:
     user = users.new()
-    edgefiles.arm_fault("STORAGE.put")
-    try:
+    with edgefiles.fault("STORAGE.put"):
         response = upload(user, "f.txt", b"never stored")
-    finally:
-        edgefiles.clear_faults()
     assert response.status_code == 503
     assert "injected" not in response.text
     assert calls(edgefiles, response)[-1] == ("STORAGE", "put")
@@ -151,11 +148,8 @@ def test_failed_r2_put_stores_nothing_and_is_503(edgefiles: Runtime, users: User
 
 def test_failed_d1_insert_deletes_the_object_and_is_503(edgefiles: Runtime, users: UserFactory) -> None:
     user = users.new()
-    edgefiles.arm_fault("DB.run")
-    try:
+    with edgefiles.fault("DB.run"):
         response = upload(user, "f.txt", b"rolled back")
-    finally:
-        edgefiles.clear_faults()
     assert response.status_code == 503
     trace = edgefiles.trace(response)["calls"]
     steps = [(c["binding"], c["method"], c["ok"]) for c in trace if not c["sync"]]
@@ -166,11 +160,8 @@ def test_failed_d1_insert_deletes_the_object_and_is_503(edgefiles: Runtime, user
 @pytest.mark.parametrize("target", ["CACHE.put", "QUEUE.send", "USER_STATS.record_upload"])
 def test_failures_after_the_row_is_written_still_succeed(edgefiles: Runtime, users: UserFactory, target: str) -> None:
     user = users.new()
-    edgefiles.arm_fault(target)
-    try:
+    with edgefiles.fault(target):
         response = upload(user, "f.txt", b"kept")
-    finally:
-        edgefiles.clear_faults()
     assert response.status_code == 201
     file = response.json()
     assert user.client.get(file["links"]["content"]).content == b"kept"

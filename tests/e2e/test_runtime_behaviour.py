@@ -67,8 +67,7 @@ def test_python_exception_is_a_500_without_the_traceback(probe: Runtime) -> None
 )
 def test_fault_injection_fails_exactly_the_named_call(probe: Runtime, target: str, path: str, method: str) -> None:
     url = path.format(id=uuid.uuid4())
-    probe.arm_fault(target, count=1)
-    try:
+    with probe.fault(target, count=1):
         failed = probe.client.request(method, url, content=b"x" if method == "PUT" else None)
         assert failed.status_code == 500
         binding, name = target.split(".")
@@ -76,8 +75,6 @@ def test_fault_injection_fails_exactly_the_named_call(probe: Runtime, target: st
         assert any(c["binding"] == binding and c["method"] == name and c["ok"] is False for c in calls), calls
         recovered = probe.client.request(method, url, content=b"x" if method == "PUT" else None)
         assert recovered.status_code < 300, recovered.text
-    finally:
-        probe.clear_faults()
 
 
 def test_trace_lists_the_binding_calls_of_a_request(probe: Runtime) -> None:

@@ -111,6 +111,10 @@ async def upload_raw(ctx: RequestContext, filename: str) -> Response:
             raise _content_mismatch(content_type)
         await _store_object(ctx, row, b"")
         return await created(ctx, row)
+    if content_type == "application/octet-stream":
+        # Nothing to sniff: the request body goes to R2 as it is.
+        await _store_object(ctx, row, ctx.request.body)
+        return await created(ctx, row)
     head, stream, pipe = await sniff_body(ctx.request.body, size, SNIFF_BYTES)
     if not matches_content(content_type, head):
         await discard(stream, pipe)
@@ -170,6 +174,9 @@ async def _owned(ctx: RequestContext, file_id: str) -> dict[str, Any]:
 
 
 async def get_metadata(ctx: RequestContext, file_id: str) -> Response:
+    include = ctx.query.get("include")
+    if include not in (None, "content"):
+        raise Problem(400, "include may only be 'content'")
     key = cache_key(ctx.user_id, file_id)
     row = await ctx.services.cache.get(key)
     if row is None:
@@ -179,9 +186,6 @@ async def get_metadata(ctx: RequestContext, file_id: str) -> Response:
         except Exception as error:
             logger.warning("cache fill failed for %s: %s", file_id, error)
     view = public_view(row, detail=True)
-    include = ctx.query.get("include")
-    if include not in (None, "content"):
-        raise Problem(400, "include may only be 'content'")
     if include == "content":
         if row["content_type"] not in TEXT_TYPES or row["size_bytes"] > INLINE_CONTENT_LIMIT:
             raise Problem(400, f"Only text files up to {INLINE_CONTENT_LIMIT} bytes can be inlined")
