@@ -123,6 +123,14 @@ class Runtime:
         finally:
             self.clear_faults()
 
+    def traces(self, kind: str) -> list[dict[str, Any]]:
+        reply = self.client.get("/__runtime/traces", params={"kind": kind})
+        reply.raise_for_status()
+        return reply.json()
+
+    def send_to_queue(self, binding: str, body: dict[str, Any]) -> None:
+        self.client.post(f"/__runtime/queues/{binding}", json=body).raise_for_status()
+
     def rss_bytes(self) -> int:
         """Resident memory of the runtime process, read by the OS, not reported by the runtime."""
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():

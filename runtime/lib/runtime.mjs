@@ -183,14 +183,20 @@ export async function startRuntime({
     if (parts[1] === "faults") {
       if (req.method === "GET") return send(200, listFaults());
       if (req.method === "DELETE") return clearFaults(), send(200, {});
-      const chunks = [];
-      for await (const chunk of req) chunks.push(chunk);
       try {
-        armFault(JSON.parse(Buffer.concat(chunks).toString() || "{}"));
+        armFault(await readJson(req));
         return send(201, listFaults());
       } catch (error) {
         return send(400, { error: error.message });
       }
+    }
+    // Sends a message through a queue producer binding, as the Worker would (e.g. to deliver a
+    // job twice and watch the consumer stay idempotent).
+    if (parts[1] === "queues" && parts[2] && req.method === "POST") {
+      const producer = config.queueProducers.find((p) => p.binding === parts[2]);
+      if (!producer) return send(404, { error: `no queue producer binding ${parts[2]}` });
+      await env[producer.binding].send(await readJson(req));
+      return send(202, { sent: true });
     }
     return send(404, { error: "unknown control route" });
   }
@@ -232,6 +238,12 @@ function checkEntrypoints(config, python) {
       throw new StartupError(`Durable Object binding ${d.binding}: class ${d.className} is not exported by ${config.main}`);
     }
   }
+}
+
+async function readJson(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return JSON.parse(Buffer.concat(chunks).toString() || "{}");
 }
 
 function withHeader(response, name, value) {

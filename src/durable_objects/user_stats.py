@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS uploads (
 class UserStats(DurableObject):
     def __init__(self, ctx: Any, env: Any) -> None:
         super().__init__(ctx, env)
+        self._storage = ctx.storage
         self._sql = ctx.storage.sql
         self._sql.exec(_SCHEMA)
 
@@ -40,6 +41,24 @@ class UserStats(DurableObject):
     def record_delete(self, file_id: str) -> bool:
         cursor = self._sql.exec("DELETE FROM uploads WHERE file_id = ?", file_id)
         return cursor.rowsWritten > 0
+
+    def rebuild(self, files: list[dict[str, Any]]) -> int:
+        """Replaces every count with `files` ([{file_id, size_bytes, content_type, created_at}]),
+        as the reconciler derives them from D1. Returns how many uploads are counted."""
+
+        def replace() -> None:
+            self._sql.exec("DELETE FROM uploads")
+            for f in files:
+                self._sql.exec(
+                    "INSERT INTO uploads (file_id, size_bytes, content_type, uploaded_at) VALUES (?, ?, ?, ?)",
+                    f["file_id"],
+                    f["size_bytes"],
+                    f["content_type"],
+                    f["created_at"],
+                )
+
+        self._storage.transactionSync(replace)
+        return len(files)
 
     def stats(self) -> dict[str, Any]:
         totals = self._sql.exec(

@@ -10,7 +10,7 @@ from typing import Any
 
 from workers import Response
 
-from edgefiles.api import admin, files, links, stats, uploads
+from edgefiles.api import admin, files, links, search, stats, uploads
 from edgefiles.api.auth import authenticate_admin, authenticate_user
 from edgefiles.api.context import RequestContext
 from edgefiles.api.openapi import OPENAPI
@@ -19,6 +19,7 @@ from edgefiles.api.routes import ROUTES
 from edgefiles.api.routing import ADMIN, PUBLIC, Router
 from edgefiles.domain.problems import Problem, internal_error
 from edgefiles.services.container import Services
+from edgefiles.services.database import SchemaOutOfDate
 
 logger = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
@@ -33,7 +34,7 @@ async def openapi(ctx: RequestContext) -> Response:
 
 
 def build_router() -> Router:
-    modules = {"admin": admin, "files": files, "links": links, "stats": stats, "uploads": uploads}
+    modules = {"admin": admin, "files": files, "links": links, "search": search, "stats": stats, "uploads": uploads}
     router = Router()
     for method, pattern, target, access in ROUTES:
         module, name = target.split(".")
@@ -51,6 +52,11 @@ def _request_id(ctx_header: str | None) -> str:
 
 async def _dispatch(ctx: RequestContext) -> Response:
     route, params = ROUTER.resolve(ctx.method, ctx.path)
+    if route.access != PUBLIC or route.pattern == "/d/{token}":
+        try:
+            await ctx.services.database.ensure_schema()
+        except SchemaOutOfDate:
+            raise Problem(503, "The service is being upgraded; try again shortly") from None
     ctx.route = route.pattern
     if route.access == ADMIN:
         authenticate_admin(ctx)

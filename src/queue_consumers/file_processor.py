@@ -1,78 +1,124 @@
 """The queue consumer: analyses uploaded files off the request path.
 
-Delivery is at least once, so a message for a file that is no longer `pending` is acknowledged
-without doing the work again.
+Delivery is at least once. A message for a file that is no longer `pending` (already done, or
+deleted) is acknowledged without doing anything, and every update applies only to a pending
+file, so a redelivered message neither redoes finished work nor counts anything twice.
+
+Per message: success -> ack; a transient error (AI 5xx, timeouts, D1 busy) -> retry with
+exponential backoff; a permanent one (unreadable input, object gone) -> ack and record `failed`.
+After max_retries the queue moves the message to the dead-letter queue, whose consumer records
+the file as `failed` with the last error. All D1 writes of a batch go in one DB.batch.
 """
 
+import asyncio
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from edgefiles.domain.files import cache_key
-from edgefiles.services.ai import Summarizer
+from edgefiles.domain.processing import describe_error, is_permanent, retry_delay
+from edgefiles.services.analysis import Analyser
 from edgefiles.services.cache import MetadataCache
+from edgefiles.services.database import Database
 from edgefiles.services.jobs import FILE_UPLOADED
 from edgefiles.services.metadata import FileRecords
-from edgefiles.services.storage import FileStorage
 
 logger = logging.getLogger(__name__)
 
-TEXT_TYPES = {"text/plain", "text/markdown", "text/csv", "application/json"}
-SUMMARY_INPUT_LIMIT = 16 * 1024
-RETRY_DELAYS = (5, 30, 120, 600)
-
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-async def analyse(env: Any, file: dict[str, Any]) -> dict[str, Any]:
-    if file["content_type"] not in TEXT_TYPES:
-        return {"kind": "none"}
-    text = await FileStorage(env.STORAGE).read_text(file["r2_key"], SUMMARY_INPUT_LIMIT)
-    if text is None:
-        raise LookupError("the stored object is gone")
-    return {"kind": "text", "summary": await Summarizer(env.AI).summarize(text)}
+@dataclass
+class BatchWork:
+    """What one batch will write (in one transaction) and then acknowledge or retry."""
+
+    statements: list[Any] = field(default_factory=list)
+    acks: list[Any] = field(default_factory=list)
+    retries: list[tuple[Any, int]] = field(default_factory=list)
+    refresh: list[tuple[str, str]] = field(default_factory=list)
 
 
-async def process_file_uploaded(env: Any, body: dict[str, Any]) -> None:
-    records = FileRecords(env.DB)
-    file = await records.get(body["user_id"], body["file_id"])
-    if file is None or file["status"] != "pending":
-        return
-    try:
-        analysis = await analyse(env, file)
-        status = "completed"
-    except LookupError as error:
-        analysis, status = {"error": str(error)}, "failed"
-    await records.finish(file["id"], status=status, analysis=analysis, now=_now())
-    refreshed = await records.get(file["user_id"], file["id"])
-    if refreshed is not None:
-        await MetadataCache(env.CACHE, int(env.CACHE_TTL_SECONDS)).put(
-            cache_key(file["user_id"], file["id"]), refreshed
-        )
+class FileProcessor:
+    def __init__(self, env: Any, dead_letter_queue: str) -> None:
+        self.env = env
+        self.dead_letter_queue = dead_letter_queue
+        self.records = FileRecords(Database(env.DB))
+        self.analyser = Analyser(env)
+        self.retry_base = int(getattr(env, "RETRY_BASE_SECONDS", "10"))
 
-
-async def process_dead_letter(env: Any, body: dict[str, Any]) -> None:
-    await FileRecords(env.DB).finish(
-        body["file_id"], status="failed", analysis={"error": "processing failed after all retries"}, now=_now()
-    )
-
-
-async def process_batch(batch: Any, env: Any, dead_letter_queue: str) -> None:
-    for message in batch.messages:
-        body = message.body
-        if body.get("type") != FILE_UPLOADED:
-            logger.warning("dropping message %s of unknown type %r", message.id, body.get("type"))
-            message.ack()
-            continue
-        try:
-            if batch.queue == dead_letter_queue:
-                await process_dead_letter(env, body)
+    async def process_batch(self, batch: Any) -> None:
+        work = BatchWork()
+        dead_letters = batch.queue == self.dead_letter_queue
+        for message in batch.messages:
+            body = message.body
+            if not isinstance(body, dict) or body.get("type") != FILE_UPLOADED:
+                logger.warning("dropping message %s: not a %s job", message.id, FILE_UPLOADED)
+                work.acks.append(message)
+            elif dead_letters:
+                await self._dead_letter(message, body, work)
             else:
-                await process_file_uploaded(env, body)
-            message.ack()
+                await self._process(message, body, work)
+        try:
+            await Database(self.env.DB).batch(work.statements)
         except Exception:
-            delay = RETRY_DELAYS[min(message.attempts - 1, len(RETRY_DELAYS) - 1)]
-            logger.exception("message %s failed on attempt %s; retrying in %ss", message.id, message.attempts, delay)
+            logger.exception("writing the results of a batch of %d failed; retrying it", len(batch.messages))
+            batch.retryAll(delaySeconds=retry_delay(1, self.retry_base))
+            return
+        for message in work.acks:
+            message.ack()
+        for message, delay in work.retries:
             message.retry(delaySeconds=delay)
+        await self._refresh_cache(work.refresh)
+
+    async def _process(self, message: Any, body: dict[str, Any], work: BatchWork) -> None:
+        file = await self.records.get(body["user_id"], body["file_id"])
+        if file is None or file["status"] != "pending":
+            work.acks.append(message)  # deleted, or finished by an earlier delivery
+            return
+        try:
+            result = await self.analyser.analyse(file)
+        except Exception as error:
+            reason = describe_error(error)
+            if is_permanent(error):
+                logger.warning("file %s cannot be processed: %s", file["id"], reason)
+                work.statements.append(self.records.failed(file["id"], reason, _now()))
+                work.acks.append(message)
+                work.refresh.append((file["user_id"], file["id"]))
+            else:
+                delay = retry_delay(message.attempts, self.retry_base)
+                logger.warning(
+                    "file %s attempt %s failed (%s); retrying in %ss", file["id"], message.attempts, reason, delay
+                )
+                work.statements.append(self.records.attempt_failed(file["id"], reason, _now()))
+                work.retries.append((message, delay))
+            return
+        work.statements += self.records.completed(file, result.analysis, result.description, result.chunks, _now())
+        work.acks.append(message)
+        work.refresh.append((file["user_id"], file["id"]))
+
+    async def _dead_letter(self, message: Any, body: dict[str, Any], work: BatchWork) -> None:
+        last_error = await self.records.last_error(body["file_id"]) or "processing failed"
+        reason = f"gave up after repeated failures: {last_error}"
+        logger.error("file %s moved to the dead-letter queue: %s", body["file_id"], last_error)
+        work.statements.append(self.records.failed(body["file_id"], reason, _now()))
+        work.acks.append(message)
+        work.refresh.append((body["user_id"], body["file_id"]))
+
+    async def _refresh_cache(self, files: list[tuple[str, str]]) -> None:
+        cache = MetadataCache(self.env.CACHE, int(self.env.CACHE_TTL_SECONDS))
+
+        async def refresh(user_id: str, file_id: str) -> None:
+            try:
+                row = await self.records.get(user_id, file_id)
+                if row is None:
+                    await cache.delete(cache_key(user_id, file_id))
+                else:
+                    await cache.put(cache_key(user_id, file_id), row)
+            except Exception as error:
+                # The entry expires on its own (TTL); a stale one only delays the new status.
+                logger.warning("cache refresh of %s failed: %s", file_id, error)
+
+        await asyncio.gather(*(refresh(user_id, file_id) for user_id, file_id in files))

@@ -26,6 +26,7 @@ from edgefiles.services.streams import discard, head_of_blob, sniff_body
 logger = logging.getLogger(__name__)
 
 INLINE_CONTENT_LIMIT = 64 * 1024
+SUMMARY_INPUT_CHARS = 16 * 1024
 # A multipart/form-data body is larger than the file it carries by its part headers.
 FORM_OVERHEAD = 64 * 1024
 _PUBLIC_FIELDS = ("id", "filename", "content_type", "size_bytes", "sha256", "status", "description", "created_at")
@@ -194,6 +195,27 @@ async def get_metadata(ctx: RequestContext, file_id: str) -> Response:
             raise not_found()
         view["content"] = text
     return json_response(view)
+
+
+async def get_summary(ctx: RequestContext, file_id: str) -> Response:
+    """The file's summary. With ?stream=1 a fresh one is streamed as Server-Sent Events straight
+    from the AI binding (Python passes the stream on without reading it)."""
+    stream = ctx.query.get("stream")
+    if stream not in (None, "0", "1"):
+        raise Problem(400, "stream must be 0 or 1")
+    row = await _owned(ctx, file_id)
+    if row["content_type"] not in TEXT_TYPES:
+        raise Problem(400, "Only text files have summaries")
+    if stream != "1":
+        summary = (row.get("ai_analysis") or {}).get("summary")
+        if summary is None:
+            raise Problem(404, f"There is no summary yet (the file is {row['status']})")
+        return json_response({"id": file_id, "summary": summary})
+    text = await ctx.services.storage.read_text(row["r2_key"], SUMMARY_INPUT_CHARS)
+    if text is None:
+        raise not_found()
+    events = await ctx.services.ai.summary_stream(text)
+    return Response(events, headers={"content-type": "text/event-stream", "cache-control": "no-cache"})
 
 
 async def get_content(ctx: RequestContext, file_id: str) -> Response:

@@ -153,6 +153,30 @@ OPENAPI: dict[str, Any] = {
                     "by_content_type": {"type": "object", "additionalProperties": {"type": "integer"}},
                 },
             },
+            "Summary": {
+                "type": "object",
+                "required": ["id", "summary"],
+                "properties": {"id": {"type": "string"}, "summary": {"type": "string"}},
+            },
+            "SearchResults": {
+                "type": "object",
+                "required": ["query", "results"],
+                "properties": {
+                    "query": {"type": "string"},
+                    "results": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["file", "score", "snippet"],
+                            "properties": {
+                                "file": _ref("File"),
+                                "score": {"type": "number"},
+                                "snippet": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            },
             "Key": {
                 "type": "object",
                 "required": ["user_id", "key", "prefix"],
@@ -275,6 +299,32 @@ OPENAPI: dict[str, Any] = {
                     },
                 },
                 "responses": {"201": _json(_ref("Link"), "The link"), **_problems(*_AUTH_PROBLEMS, 413)},
+            }
+        },
+        "/api/files/{file_id}/summary": {
+            "get": {
+                "summary": "A text file's summary; ?stream=1 streams a fresh one as Server-Sent Events",
+                "parameters": [_FILE_ID, {"name": "stream", "in": "query", "schema": {"enum": ["0", "1"]}}],
+                "responses": {
+                    "200": {
+                        "description": "The summary; with stream=1, SSE `data:` events ending `data: [DONE]`",
+                        "content": {
+                            "application/json": {"schema": _ref("Summary")},
+                            "text/event-stream": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_problems(*_AUTH_PROBLEMS),
+                },
+            }
+        },
+        "/api/search": {
+            "get": {
+                "summary": "The caller's text files ranked by similarity to a query",
+                "parameters": [
+                    {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
+                ],
+                "responses": {"200": _json(_ref("SearchResults"), "Best first"), **_problems(400, 401, 503)},
             }
         },
         "/api/uploads": {

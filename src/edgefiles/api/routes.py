@@ -21,6 +21,8 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("DELETE", "/api/uploads/{upload_id}", "uploads.abort_upload", USER),
     ("PUT", "/api/uploads/{upload_id}/parts/{part}", "uploads.upload_part", USER),
     ("POST", "/api/uploads/{upload_id}/complete", "uploads.complete_upload", USER),
+    ("GET", "/api/files/{file_id}/summary", "files.get_summary", USER),
+    ("GET", "/api/search", "search.search", USER),
     ("GET", "/api/stats", "stats.get_stats", USER),
     ("GET", "/d/{token}", "links.download", PUBLIC),
 )

@@ -3,7 +3,9 @@
 from dataclasses import dataclass
 from typing import Any
 
+from edgefiles.services.ai import AiService
 from edgefiles.services.cache import MetadataCache
+from edgefiles.services.database import Database
 from edgefiles.services.jobs import JobQueue
 from edgefiles.services.keys import ApiKeys
 from edgefiles.services.metadata import FileRecords
@@ -36,10 +38,12 @@ class Settings:
 class Services:
     def __init__(self, env: Any) -> None:
         self.settings = Settings.from_env(env)
+        self.database = Database(env.DB)
         self.storage = FileStorage(env.STORAGE)
-        self.records = FileRecords(env.DB)
-        self.uploads = UploadRecords(env.DB)
-        self.keys = ApiKeys(env.DB)
+        self.records = FileRecords(self.database)
+        self.uploads = UploadRecords(self.database)
+        self.keys = ApiKeys(self.database)
+        self.ai = AiService(env.AI)
         self.cache = MetadataCache(env.CACHE, self.settings.cache_ttl)
         self.jobs = JobQueue(env.QUEUE)
         self.stats = UserStatsClient(env.USER_STATS)

@@ -74,12 +74,69 @@ class FileRecords:
         )
         return None if row is None else row["r2_key"]
 
-    async def finish(self, file_id: str, *, status: str, analysis: dict[str, Any] | None, now: str) -> None:
-        await (
-            self._db.prepare("UPDATE files SET status = ?, ai_analysis = ?, updated_at = ? WHERE id = ?")
-            .bind(status, None if analysis is None else json.dumps(analysis), now, file_id)
-            .run()
+    # Statements for the queue consumer, which writes a whole batch in one DB.batch. Each update
+    # applies only to a file still `pending`, so a late or duplicate delivery changes nothing.
+
+    def completed(
+        self,
+        file: dict[str, Any],
+        analysis: dict[str, Any],
+        description: str | None,
+        chunks: list[tuple[int, str, bytes]],
+        now: str,
+    ) -> list[Any]:
+        statements = [
+            self._db.prepare(
+                "UPDATE files SET status = 'completed', ai_analysis = ?, description = COALESCE(description, ?),"
+                " last_error = NULL, updated_at = ? WHERE id = ? AND status = 'pending'"
+            ).bind(json.dumps(analysis), description, now, file["id"]),
+            self._db.prepare("DELETE FROM file_chunks WHERE file_id = ?").bind(file["id"]),
+        ]
+        insert = self._db.prepare(
+            "INSERT INTO file_chunks (file_id, user_id, chunk_index, content, embedding) VALUES (?, ?, ?, ?, ?)"
         )
+        statements += [insert.bind(file["id"], file["user_id"], i, text, blob) for i, text, blob in chunks]
+        return statements
+
+    def failed(self, file_id: str, reason: str, now: str) -> Any:
+        return self._db.prepare(
+            "UPDATE files SET status = 'failed', ai_analysis = ?, last_error = ?, updated_at = ?"
+            " WHERE id = ? AND status = 'pending'"
+        ).bind(json.dumps({"error": reason}), reason, now, file_id)
+
+    def attempt_failed(self, file_id: str, reason: str, now: str) -> Any:
+        """Keeps the file pending but notes why this attempt failed (the dead-letter consumer
+        reports the last one)."""
+        return self._db.prepare(
+            "UPDATE files SET last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending'"
+        ).bind(reason, now, file_id)
+
+    async def last_error(self, file_id: str) -> str | None:
+        row = await self._db.prepare("SELECT last_error FROM files WHERE id = ?").bind(file_id).first()
+        return None if row is None else row["last_error"]
+
+    async def chunks_of(self, user_id: str, limit: int) -> list[tuple[str, str, bytes]]:
+        """The caller's searchable chunks: [(file_id, content, embedding)]."""
+        result = (
+            await self._db.prepare(
+                "SELECT c.file_id, c.content, c.embedding FROM file_chunks c JOIN files f ON f.id = c.file_id"
+                " WHERE c.user_id = ? AND f.user_id = ? AND f.deleted_at IS NULL LIMIT ?"
+            )
+            .bind(user_id, user_id, limit)
+            .all()
+        )
+        return [(row["file_id"], row["content"], _blob(row["embedding"])) for row in result.results]
+
+    async def get_many(self, user_id: str, file_ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not file_ids:
+            return {}
+        placeholders = ", ".join("?" for _ in file_ids)
+        result = (
+            await self._db.prepare(_SELECT + f" WHERE user_id = ? AND deleted_at IS NULL AND id IN ({placeholders})")
+            .bind(user_id, *file_ids)
+            .all()
+        )
+        return {row["id"]: _decode(row) for row in result.results}
 
     async def pending_before(self, cutoff: str, limit: int = 100) -> list[dict[str, Any]]:
         result = (
@@ -91,6 +148,48 @@ class FileRecords:
             .all()
         )
         return [_decode(row) for row in result.results]
+
+
+class FileAudit:
+    """The reconciler's queries: which objects have live rows, what each user really has."""
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+
+    async def live_keys(self, keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(keys), 90):  # D1 binds at most 100 parameters per statement
+            part = keys[start : start + 90]
+            placeholders = ", ".join("?" for _ in part)
+            result = (
+                await self._db.prepare(
+                    f"SELECT r2_key FROM files WHERE deleted_at IS NULL AND r2_key IN ({placeholders})"  # noqa: S608
+                )
+                .bind(*part)
+                .all()
+            )
+            found |= {row["r2_key"] for row in result.results}
+        return found
+
+    async def users_changed_since(self, cutoff: str) -> list[str]:
+        result = await self._db.prepare("SELECT DISTINCT user_id FROM files WHERE updated_at >= ?").bind(cutoff).all()
+        return [row["user_id"] for row in result.results]
+
+    async def live_files(self, user_id: str) -> list[dict[str, Any]]:
+        result = (
+            await self._db.prepare(
+                "SELECT id AS file_id, size_bytes, content_type, created_at FROM files"
+                " WHERE user_id = ? AND deleted_at IS NULL"
+            )
+            .bind(user_id)
+            .all()
+        )
+        return [dict(row) for row in result.results]
+
+
+def _blob(value: Any) -> bytes:
+    """D1 hands BLOB columns back as an array of byte values (a list) or an ArrayBuffer."""
+    return bytes(value) if isinstance(value, list) else value.to_bytes()
 
 
 def _decode(row: Any) -> dict[str, Any] | None:

@@ -6,6 +6,8 @@ from urllib.parse import quote
 
 from edgefiles.domain.ranges import ByteRange
 
+R2_DELETE_LIMIT = 1000  # keys per R2 delete() call
+
 
 def content_disposition(filename: str) -> str:
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
@@ -55,6 +57,18 @@ class FileStorage:
 
     async def delete(self, key: str) -> None:
         await self._bucket.delete(key)
+
+    async def delete_many(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), R2_DELETE_LIMIT):
+            await self._bucket.delete(keys[start : start + R2_DELETE_LIMIT])
+
+    async def list_page(self, prefix: str, cursor: str | None, limit: int = 1000) -> tuple[list[Any], str | None]:
+        """One page of objects under `prefix` and the cursor of the next page (None at the end)."""
+        options: dict[str, Any] = {"prefix": prefix, "limit": limit}
+        if cursor:
+            options["cursor"] = cursor
+        listed = await self._bucket.list(options)
+        return list(listed["objects"]), listed.get("cursor") if listed["truncated"] else None
 
     async def create_multipart(self, key: str, *, content_type: str, filename: str, user_id: str) -> str:
         upload = await self._bucket.createMultipartUpload(

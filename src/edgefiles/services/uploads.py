@@ -68,6 +68,14 @@ class UploadRecords:
             ]
         )
 
+    async def idle_before(self, cutoff: str, limit: int = 100) -> list[dict[str, Any]]:
+        result = (
+            await self._db.prepare(_SELECT + " WHERE status = 'open' AND updated_at < ? ORDER BY updated_at LIMIT ?")
+            .bind(cutoff, limit)
+            .all()
+        )
+        return [dict(row) for row in result.results]
+
     async def close(self, upload_id: str, status: str, now: str) -> bool:
         result = await (
             self._db.prepare("UPDATE uploads SET status = ?, updated_at = ? WHERE id = ? AND status = 'open'")

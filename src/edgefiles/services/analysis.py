@@ -1,0 +1,107 @@
+"""Analysing one stored file by its content type. Produces what the consumer writes to D1."""
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import js
+
+from edgefiles.domain.pdf_text import UnsupportedPdf, extract_text
+from edgefiles.domain.processing import PermanentError
+from edgefiles.domain.sniff import TEXT_TYPES
+from edgefiles.domain.text_chunks import chunk_text
+from edgefiles.domain.vectors import pack
+from edgefiles.services.ai import AiService
+
+logger = logging.getLogger(__name__)
+
+TEXT_READ_BYTES = 64 * 1024
+SUMMARY_INPUT_CHARS = 16 * 1024
+MAX_PDF_BYTES = 20 * 1024 * 1024
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+IMAGE_CACHE_TTL = 30 * 24 * 3600
+
+
+@dataclass
+class Analysis:
+    analysis: dict[str, Any]
+    description: str | None = None
+    chunks: list[tuple[int, str, bytes]] = field(default_factory=list)
+
+
+def decode_text(data: bytes, truncated: bool) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # A read cut short may end inside a multi-byte character; anything else is not text.
+        if truncated and error.start >= len(data) - 3 and error.reason == "unexpected end of data":
+            return data[: error.start].decode("utf-8")
+        raise PermanentError("the file is not valid UTF-8 text") from None
+
+
+class Analyser:
+    def __init__(self, env: Any) -> None:
+        self._bucket = env.STORAGE
+        self._cache = env.CACHE
+        self._ai = AiService(env.AI)
+
+    async def _read(self, key: str, limit: int | None = None) -> Any:
+        options = {"range": {"offset": 0, "length": limit}} if limit else {}
+        obj = await self._bucket.get(key, options)
+        if obj is None:
+            raise PermanentError("the stored object is gone")
+        return obj
+
+    async def analyse(self, file: dict[str, Any]) -> Analysis:
+        content_type = file["content_type"]
+        if content_type in TEXT_TYPES:
+            obj = await self._read(file["r2_key"], TEXT_READ_BYTES)
+            data = bytes(await obj.arrayBuffer())  # the SDK hands an ArrayBuffer over as a memoryview
+            return await self._text(decode_text(data, file["size_bytes"] > TEXT_READ_BYTES), "text")
+        if content_type == "application/pdf":
+            if file["size_bytes"] > MAX_PDF_BYTES:
+                raise PermanentError(f"PDFs over {MAX_PDF_BYTES} bytes are not analysed")
+            obj = await self._read(file["r2_key"])
+            try:
+                text = extract_text(bytes(await obj.arrayBuffer()))
+            except UnsupportedPdf as error:
+                raise PermanentError(f"unsupported PDF: {error}") from None
+            return await self._text(text, "pdf")
+        if content_type in IMAGE_TYPES:
+            if file["size_bytes"] > MAX_IMAGE_BYTES:
+                raise PermanentError(f"images over {MAX_IMAGE_BYTES} bytes are not analysed")
+            return await self._image(file)
+        return Analysis({"kind": "none"})
+
+    async def _text(self, text: str, kind: str) -> Analysis:
+        if not text.strip():
+            return Analysis({"kind": kind, "summary": None, "chunks": 0})
+        summary = await self._ai.summarize(text[:SUMMARY_INPUT_CHARS])
+        pieces = chunk_text(text)
+        vectors = await self._ai.embed(pieces)
+        chunks = [(i, piece, pack(vector)) for i, (piece, vector) in enumerate(zip(pieces, vectors, strict=True))]
+        return Analysis({"kind": kind, "summary": summary, "chunks": len(chunks)}, chunks=chunks)
+
+    async def _image(self, file: dict[str, Any]) -> Analysis:
+        obj = await self._read(file["r2_key"])
+        # Read through a JS Response so the buffer stays a JS ArrayBuffer (the SDK would convert
+        # obj.arrayBuffer() to a memoryview): hashing and the byte array the AI binding takes are
+        # built in JS, and the image's bytes never become Python objects.
+        buffer = await js.Response.new(obj.body).arrayBuffer()
+        digest = (await js.crypto.subtle.digest("SHA-256", buffer)).to_bytes().hex()
+        cache_key = f"ai:image:{digest}"
+        cached = await self._cache.get(cache_key)
+        if cached is not None:
+            result = json.loads(cached)
+            return Analysis({**result, "sha256": digest, "cached": True}, description=result["description"])
+        image = js.Array.from_(js.Uint8Array.new(buffer))
+        labels = await self._ai.label_image(image)
+        description = await self._ai.describe_image(image)
+        result = {"kind": "image", "labels": labels, "description": description}
+        try:
+            await self._cache.put(cache_key, json.dumps(result), {"expirationTtl": IMAGE_CACHE_TTL})
+        except Exception as error:
+            logger.warning("image analysis cache fill failed: %s", error)
+        return Analysis({**result, "sha256": digest, "cached": False}, description=description)
