@@ -30,6 +30,9 @@ def edgefiles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
         f"--var=ADMIN_TOKEN:{ADMIN_TOKEN}",
         f"--var=SIGNING_KEY:{SIGNING_KEY}",
         f"--var=MAX_FILE_SIZE:{MAX_FILE_SIZE}",
+        # Fast retries, and a reconciler that repairs at once rather than after ten minutes.
+        "--var=RETRY_BASE_SECONDS:1",
+        "--var=RECONCILE_GRACE_MINUTES:0",
     ]
     with running(ROOT / "wrangler.toml", state, state / "runtime.log", args=args) as runtime:
         yield runtime
