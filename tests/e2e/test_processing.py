@@ -1,0 +1,234 @@
+"""Background processing on the local runtime: the queue consumer, the dead-letter queue, the
+reconciler, per-user stats, search and streamed summaries."""
+
+import io
+import uuid
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from api_client import User, UserFactory, calls, upload
+from runtime_harness import Runtime, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def settled(user: User, file_id: str, timeout: float = 40) -> dict:
+    """The file once the consumer has finished with it (completed or failed)."""
+    return wait_for(
+        lambda: (f := user.client.get(f"/api/files/{file_id}").json())["status"] != "pending" and f,
+        what=f"file {file_id} to leave pending",
+        timeout=timeout,
+    )
+
+
+def queue_calls(runtime: Runtime, since: int) -> list[tuple[str, str]]:
+    return [(c["binding"], c["method"]) for t in runtime.traces("queue")[since:] for c in t["calls"]]
+
+
+def minimal_pdf(text: str) -> bytes:
+    """A one-page PDF whose content stream is FlateDecode'd and shows `text` with Tj."""
+    stream = zlib.compress(f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode())
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    out.write(b"1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n")
+    out.write(b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n")
+    out.write(b"3 0 obj << /Type /Page /Parent 2 0 R /Contents 4 0 R >> endobj\n")
+    out.write(
+        b"4 0 obj << /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream\nendobj\n"
+    )
+    out.write(b"trailer << /Root 1 0 R >>\n%%EOF\n")
+    return out.getvalue()
+
+
+def png(seed: str) -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + seed.encode() * 8
+
+
+def test_text_file_is_summarised_and_embedded(users: UserFactory) -> None:
+    user = users.new()
+    file = upload(user, "orchard.txt", b"Apples and pears grow in the old orchard.\n\nThe harvest is in autumn.").json()
+    done = settled(user, file["id"])
+    assert done["status"] == "completed"
+    assert done["ai_analysis"]["kind"] == "text"
+    assert "orchard" in done["ai_analysis"]["summary"]
+    assert done["ai_analysis"]["chunks"] == 1
+
+
+def test_pdf_text_is_extracted_in_python(users: UserFactory) -> None:
+    user = users.new()
+    file = upload(user, "report.pdf", minimal_pdf("Revenue grew in the third quarter"), "application/pdf").json()
+    done = settled(user, file["id"])
+    assert done["status"] == "completed", done
+    assert done["ai_analysis"]["kind"] == "pdf"
+    assert "Revenue grew" in done["ai_analysis"]["summary"]
+
+
+def test_image_gets_labels_and_a_description(users: UserFactory) -> None:
+    user = users.new()
+    file = upload(user, "photo.png", png(str(uuid.uuid4())), "image/png").json()
+    done = settled(user, file["id"])
+    analysis = done["ai_analysis"]
+    assert analysis["kind"] == "image"
+    assert len(analysis["labels"]) == 5
+    assert done["description"] == analysis["description"]
+    assert analysis["cached"] is False
+
+
+def test_a_second_identical_image_costs_no_ai_call(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    image = png(str(uuid.uuid4()))
+    first = upload(user, "one.png", image, "image/png").json()
+    assert settled(user, first["id"])["ai_analysis"]["cached"] is False
+    before = len(edgefiles.traces("queue"))
+    second = upload(user, "two.png", image, "image/png").json()
+    done = settled(user, second["id"])
+    assert done["ai_analysis"]["cached"] is True
+    assert done["ai_analysis"]["labels"] == settled(user, first["id"])["ai_analysis"]["labels"]
+    later = queue_calls(edgefiles, before)
+    assert ("CACHE", "get") in later
+    assert ("AI", "run") not in later
+
+
+def test_a_duplicate_delivery_changes_nothing(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    file = upload(user, "dup.txt", b"delivered twice").json()
+    done = settled(user, file["id"])
+    before = len(edgefiles.traces("queue"))
+    edgefiles.send_to_queue("QUEUE", {"type": "file_uploaded", "file_id": file["id"], "user_id": user.user_id})
+    wait_for(lambda: len(edgefiles.traces("queue")) > before, what="the duplicate to be consumed")
+    later = queue_calls(edgefiles, before)
+    assert ("AI", "run") not in later
+    assert user.client.get(f"/api/files/{file['id']}").json() == done
+    assert user.client.get("/api/stats").json()["upload_count"] == 1
+
+
+def test_a_transient_ai_failure_is_retried_then_completes(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    with edgefiles.fault("AI.run", count=1):
+        file = upload(user, "flaky.txt", b"the first attempt fails").json()
+        done = settled(user, file["id"])
+    assert done["status"] == "completed"
+    assert "first attempt fails" in done["ai_analysis"]["summary"]
+
+
+def test_a_permanent_failure_is_recorded_without_retrying(users: UserFactory) -> None:
+    user = users.new()
+    # Valid text where the upload is sniffed, not UTF-8 further on.
+    body = b"a" * 1024 + b"\xff\xfe\xfd not text"
+    file = upload(user, "bad.txt", body).json()
+    done = settled(user, file["id"])
+    assert done["status"] == "failed"
+    assert "UTF-8" in done["ai_analysis"]["error"]
+
+
+def test_exhausted_retries_end_in_the_dead_letter_queue(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    with edgefiles.fault("AI.run", count=10_000):
+        file = upload(user, "doomed.txt", b"every attempt fails").json()
+        done = settled(user, file["id"], timeout=60)
+    assert done["status"] == "failed"
+    assert "gave up after repeated failures" in done["ai_analysis"]["error"]
+    assert "injected fault: AI.run" in done["ai_analysis"]["error"]
+
+
+def test_fifty_concurrent_uploads_are_counted_exactly(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    sizes = [100 + i * 37 for i in range(50)]
+
+    def send(size: int) -> int:
+        with httpx.Client(base_url=edgefiles.url, headers={"authorization": f"Bearer {user.key}"}, timeout=60) as c:
+            return c.put(
+                f"/api/files/f{size}.txt", content=b"x" * size, headers={"content-type": "text/plain"}
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        assert list(pool.map(send, sizes)) == [201] * 50
+    stats = user.client.get("/api/stats").json()
+    assert (stats["upload_count"], stats["total_bytes"]) == (50, sum(sizes))
+    assert stats["by_content_type"] == {"text/plain": 50}
+
+
+def test_reconciler_requeues_a_file_whose_queue_send_failed(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    with edgefiles.fault("QUEUE.send"):
+        file = upload(user, "lost.txt", b"the job was never sent").json()
+    assert user.client.get(f"/api/files/{file['id']}").json()["status"] == "pending"
+    ran = edgefiles.client.get("/__scheduled")
+    assert ran.status_code == 200
+    assert ("QUEUE", "send") in calls(edgefiles, ran)
+    assert settled(user, file["id"])["status"] == "completed"
+
+
+def test_reconciler_deletes_an_orphan_object(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    with edgefiles.fault("DB.run"), edgefiles.fault("STORAGE.delete"):
+        failed = upload(user, "orphan.txt", b"row never written, clean-up failed too")
+    assert failed.status_code == 503
+    steps = [(c["binding"], c["method"], c["ok"]) for c in edgefiles.trace(failed)["calls"] if not c["sync"]]
+    assert steps[-1] == ("STORAGE", "delete", False)
+    ran = edgefiles.client.get("/__scheduled")
+    assert ("STORAGE", "delete") in calls(edgefiles, ran)
+    deleted = [line for line in edgefiles.log_text().splitlines() if "orphan object" in line and user.user_id in line]
+    assert deleted, "the reconciler did not report deleting the orphan"
+    again = edgefiles.client.get("/__scheduled")
+    assert not [
+        line for line in edgefiles.log_text().splitlines()[-20:] if user.user_id in line and "orphan" in line
+    ] or (("STORAGE", "delete") not in calls(edgefiles, again))
+
+
+def test_reconciler_rebuilds_stats_that_disagree_with_d1(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    with edgefiles.fault("USER_STATS.record_upload"):
+        assert upload(user, "uncounted.txt", b"12345").status_code == 201
+    assert user.client.get("/api/stats").json()["upload_count"] == 0
+    edgefiles.client.get("/__scheduled").raise_for_status()
+    stats = user.client.get("/api/stats").json()
+    assert (stats["upload_count"], stats["total_bytes"]) == (1, 5)
+
+
+def test_search_ranks_the_file_sharing_the_querys_words_first(users: UserFactory) -> None:
+    user = users.new()
+    texts = {
+        "garden.txt": b"Tomatoes and basil grow well in a sunny garden bed.",
+        "taxes.txt": b"File quarterly estimated taxes before the deadline.",
+        "bikes.txt": b"Mountain bikes need their chains cleaned after muddy rides.",
+    }
+    ids = {name: upload(user, name, body).json()["id"] for name, body in texts.items()}
+    for file_id in ids.values():
+        settled(user, file_id)
+    results = user.client.get("/api/search", params={"q": "quarterly taxes deadline"}).json()["results"]
+    assert results[0]["file"]["filename"] == "taxes.txt"
+    assert results[0]["score"] > results[1]["score"]
+    assert "quarterly" in results[0]["snippet"]
+    assert users.new().client.get("/api/search", params={"q": "taxes"}).json()["results"] == []
+
+
+@pytest.mark.parametrize("params", [{}, {"q": ""}, {"q": "x" * 501}, {"q": "a", "limit": "0"}])
+def test_search_validates_its_query(users: UserFactory, params: dict) -> None:
+    assert users.new().client.get("/api/search", params=params).status_code == 400
+
+
+def test_summary_streams_as_server_sent_events(users: UserFactory) -> None:
+    user = users.new()
+    file = upload(user, "s.txt", b"Streaming summaries arrive word by word.").json()
+    with user.client.stream("GET", f"/api/files/{file['id']}/summary", params={"stream": "1"}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/event-stream"
+        lines = [line for line in response.iter_lines() if line]
+    assert lines[-1] == "data: [DONE]"
+    assert all(line.startswith("data: ") for line in lines)
+    settled(user, file["id"])
+    stored = user.client.get(f"/api/files/{file['id']}/summary").json()
+    assert "Streaming summaries" in stored["summary"]
+
+
+def test_deleting_files_updates_stats(users: UserFactory) -> None:
+    user = users.new()
+    first = upload(user, "a.txt", b"aaaa").json()
+    upload(user, "b.txt", b"bb")
+    assert user.client.delete(f"/api/files/{first['id']}").status_code == 204
+    stats = user.client.get("/api/stats").json()
+    assert (stats["upload_count"], stats["total_bytes"]) == (1, 2)
