@@ -52,7 +52,8 @@ class FileProcessor:
     async def process_batch(self, batch: Any) -> None:
         work = BatchWork()
         dead_letters = batch.queue == self.dead_letter_queue
-        for message in batch.messages:
+
+        async def handle(message: Any) -> None:
             body = message.body
             if not isinstance(body, dict) or body.get("type") != FILE_UPLOADED:
                 logger.warning("dropping message %s: not a %s job", message.id, FILE_UPLOADED)
@@ -61,6 +62,9 @@ class FileProcessor:
                 await self._dead_letter(message, body, work)
             else:
                 await self._process(message, body, work)
+
+        # Messages are independent files: their reads and AI calls overlap.
+        await asyncio.gather(*(handle(message) for message in batch.messages))
         try:
             await Database(self.env.DB).batch(work.statements)
         except Exception:
