@@ -13,9 +13,9 @@ the file as `failed` with the last error. All D1 writes of a batch go in one DB.
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from edgefiles.domain.clock import now_iso
 from edgefiles.domain.files import cache_key
 from edgefiles.domain.processing import describe_error, is_permanent, retry_delay
 from edgefiles.services.analysis import Analyser
@@ -25,10 +25,6 @@ from edgefiles.services.jobs import FILE_UPLOADED
 from edgefiles.services.metadata import FileRecords
 
 logger = logging.getLogger(__name__)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -88,7 +84,7 @@ class FileProcessor:
             reason = describe_error(error)
             if is_permanent(error):
                 logger.warning("file %s cannot be processed: %s", file["id"], reason)
-                work.statements.append(self.records.failed(file["id"], reason, _now()))
+                work.statements.append(self.records.failed(file["id"], reason, now_iso()))
                 work.acks.append(message)
                 work.refresh.append((file["user_id"], file["id"]))
             else:
@@ -96,10 +92,10 @@ class FileProcessor:
                 logger.warning(
                     "file %s attempt %s failed (%s); retrying in %ss", file["id"], message.attempts, reason, delay
                 )
-                work.statements.append(self.records.attempt_failed(file["id"], reason, _now()))
+                work.statements.append(self.records.attempt_failed(file["id"], reason, now_iso()))
                 work.retries.append((message, delay))
             return
-        work.statements += self.records.completed(file, result.analysis, result.description, result.chunks, _now())
+        work.statements += self.records.completed(file, result.analysis, result.description, result.chunks, now_iso())
         work.acks.append(message)
         work.refresh.append((file["user_id"], file["id"]))
 
@@ -107,7 +103,7 @@ class FileProcessor:
         last_error = await self.records.last_error(body["file_id"]) or "processing failed"
         reason = f"gave up after repeated failures: {last_error}"
         logger.error("file %s moved to the dead-letter queue: %s", body["file_id"], last_error)
-        work.statements.append(self.records.failed(body["file_id"], reason, _now()))
+        work.statements.append(self.records.failed(body["file_id"], reason, now_iso()))
         work.acks.append(message)
         work.refresh.append((body["user_id"], body["file_id"]))
 

@@ -3,9 +3,9 @@
 from workers import Response
 
 from edgefiles.api.context import RequestContext
-from edgefiles.api.files import now_iso
 from edgefiles.api.responses import empty_response, json_response
 from edgefiles.domain import api_keys, validation
+from edgefiles.domain.clock import now_iso
 from edgefiles.domain.problems import Problem
 
 

@@ -15,6 +15,7 @@ from edgefiles.api.context import RequestContext
 from edgefiles.api.downloads import serve_file
 from edgefiles.api.responses import empty_response, json_response
 from edgefiles.domain import validation
+from edgefiles.domain.clock import iso, now_iso
 from edgefiles.domain.cursors import decode_cursor, encode_cursor
 from edgefiles.domain.files import cache_key, object_key, parse_content_length
 from edgefiles.domain.problems import Problem, not_found, unavailable
@@ -30,10 +31,6 @@ SUMMARY_INPUT_CHARS = 16 * 1024
 # A multipart/form-data body is larger than the file it carries by its part headers.
 FORM_OVERHEAD = 64 * 1024
 _PUBLIC_FIELDS = ("id", "filename", "content_type", "size_bytes", "sha256", "status", "description", "created_at")
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def links(file_id: str) -> dict[str, str]:
@@ -263,5 +260,4 @@ async def create_link(ctx: RequestContext, file_id: str) -> Response:
     await _owned(ctx, file_id)
     expires_at = int(time.time()) + lifetime
     token = sign(file_id, expires_at, key)
-    expires_iso = datetime.fromtimestamp(expires_at, UTC).isoformat().replace("+00:00", "Z")
-    return json_response({"url": f"/d/{token}", "expires_at": expires_iso}, 201)
+    return json_response({"url": f"/d/{token}", "expires_at": iso(datetime.fromtimestamp(expires_at, UTC))}, 201)

@@ -12,9 +12,10 @@ from typing import Any
 from workers import Response
 
 from edgefiles.api.context import RequestContext
-from edgefiles.api.files import now_iso, public_view
+from edgefiles.api.files import public_view
 from edgefiles.api.responses import empty_response, json_response
 from edgefiles.domain import multipart, validation
+from edgefiles.domain.clock import now_iso
 from edgefiles.domain.files import object_key
 from edgefiles.domain.problems import Problem, unavailable
 from edgefiles.services.ingest import register_file

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from edgefiles.domain.clock import iso
 from edgefiles.services.container import Services
 from edgefiles.services.database import Database
 from edgefiles.services.metadata import FileAudit
@@ -24,10 +25,6 @@ logger = logging.getLogger(__name__)
 UPLOAD_PREFIX = "uploads/"
 IDLE_UPLOAD_AGE = timedelta(days=1)
 STATS_WINDOW = timedelta(days=2)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -60,7 +57,7 @@ class Reconciler:
         return self.report
 
     async def requeue_pending(self) -> None:
-        for file in await self.services.records.pending_before(_iso(self.now - self.grace)):
+        for file in await self.services.records.pending_before(iso(self.now - self.grace)):
             await self.services.jobs.file_uploaded(file["id"], file["user_id"])
             self.report.requeued.append(file["id"])
             logger.info("reconcile: re-enqueued pending file %s", file["id"])
@@ -81,18 +78,18 @@ class Reconciler:
                 return
 
     async def abort_idle_uploads(self) -> None:
-        for upload in await self.services.uploads.idle_before(_iso(self.now - IDLE_UPLOAD_AGE)):
+        for upload in await self.services.uploads.idle_before(iso(self.now - IDLE_UPLOAD_AGE)):
             try:
                 await self.services.storage.abort_multipart(upload["r2_key"], upload["r2_upload_id"])
             except Exception as error:
                 # R2 may already have expired it; closing the row is what matters here.
                 logger.warning("reconcile: R2 abort of upload %s failed: %s", upload["id"], error)
-            await self.services.uploads.close(upload["id"], "aborted", _iso(self.now))
+            await self.services.uploads.close(upload["id"], "aborted", iso(self.now))
             self.report.uploads_aborted.append(upload["id"])
             logger.info("reconcile: aborted idle multipart upload %s", upload["id"])
 
     async def repair_stats(self) -> None:
-        for user_id in await self.audit.users_changed_since(_iso(self.now - STATS_WINDOW)):
+        for user_id in await self.audit.users_changed_since(iso(self.now - STATS_WINDOW)):
             files = await self.audit.live_files(user_id)
             stats = await self.services.stats.stats(user_id)
             if stats["upload_count"] == len(files) and stats["total_bytes"] == sum(f["size_bytes"] for f in files):

@@ -1,0 +1,11 @@
+"""Timestamps as stored in D1: ISO 8601 UTC with milliseconds and a Z, so they sort as text."""
+
+from datetime import UTC, datetime
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def now_iso() -> str:
+    return iso(datetime.now(UTC))
