@@ -2,6 +2,7 @@
 D1 state shared with `wrangler d1 migrations apply --local`."""
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -40,3 +41,23 @@ def test_runtime_shares_d1_state_with_wrangler_migrations(tmp_path: Path) -> Non
         log = runtime.log_text()
     assert "D1 migrations for DB" in log
     assert "applied 0001_events.sql" not in log, "the runtime re-applied what wrangler had applied"
+
+
+def test_a_missing_migration_is_one_clear_line_and_a_503(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "src", project / "src")
+    (project / "migrations").mkdir()
+    for sql in sorted((ROOT / "migrations").glob("*.sql"))[:-1]:  # the newest migration was never applied
+        shutil.copy(sql, project / "migrations")
+    shutil.copy(ROOT / "wrangler.toml", project / "wrangler.toml")
+    args = ["--var=ADMIN_TOKEN:t"]
+    with running(project / "wrangler.toml", tmp_path / "state", tmp_path / "runtime.log", args=args) as runtime:
+        refused = runtime.client.post("/api/admin/keys", json={"user_id": "a"}, headers={"authorization": "Bearer t"})
+        assert runtime.client.get("/health").status_code == 200
+        log = runtime.log_text()
+    assert refused.status_code == 503
+    assert refused.headers["content-type"] == "application/problem+json"
+    newest = sorted((ROOT / "migrations").glob("*.sql"))[-1].name
+    lines = [line for line in log.splitlines() if "D1 schema is missing migrations" in line]
+    assert lines, log[-2000:]
+    assert newest in lines[0]
