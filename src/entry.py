@@ -1,6 +1,6 @@
 """The Worker's main module: wiring only. workerd imports it as `entry`."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from workers import WorkerEntrypoint
@@ -23,5 +23,7 @@ class Default(WorkerEntrypoint):
         await FileProcessor(self.env, DEAD_LETTER_QUEUE).process_batch(batch)
 
     async def scheduled(self, controller: Any) -> None:
+        # The run's "now" is the time it was scheduled for, which also lets a test run it as of later.
+        now = datetime.fromtimestamp(controller.scheduledTime / 1000, UTC)
         grace = timedelta(minutes=int(self.env.RECONCILE_GRACE_MINUTES))
-        await Reconciler(self.env, grace=grace).run()
+        await Reconciler(self.env, grace=grace, now=now).run()

@@ -2,6 +2,7 @@
 reconciler, per-user stats, search and streamed summaries."""
 
 import io
+import time
 import uuid
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -232,3 +233,18 @@ def test_deleting_files_updates_stats(users: UserFactory) -> None:
     assert user.client.delete(f"/api/files/{first['id']}").status_code == 204
     stats = user.client.get("/api/stats").json()
     assert (stats["upload_count"], stats["total_bytes"]) == (1, 2)
+
+
+def test_reconciler_aborts_multipart_uploads_idle_for_a_day(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    plan = user.client.post(
+        "/api/uploads", json={"filename": "idle.bin", "content_type": "application/octet-stream", "size": 10}
+    ).json()
+    upload_url = f"/api/uploads/{plan['upload_id']}"
+    edgefiles.client.get("/__scheduled").raise_for_status()
+    assert user.client.get(upload_url).status_code == 200, "a fresh upload must be left alone"
+    two_days_later = int((time.time() + 2 * 24 * 3600) * 1000)
+    ran = edgefiles.client.get("/__scheduled", params={"time": two_days_later})
+    assert ran.status_code == 200
+    assert ("STORAGE", "abort") in calls(edgefiles, ran)
+    assert user.client.get(upload_url).status_code == 404
