@@ -1,0 +1,59 @@
+"""Access, route by route: without a key every user route is 401; with another user's key a
+resource that exists answers exactly like one that does not."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from api_client import UserFactory, upload
+from edgefiles.api.routes import ROUTES
+from edgefiles.api.routing import USER
+from runtime_harness import Runtime
+
+pytestmark = pytest.mark.e2e
+
+USER_ROUTES = [(method, pattern) for method, pattern, _, access in ROUTES if access == USER]
+MISSING = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.fixture(scope="module")
+def owner_resources(edgefiles: Runtime) -> Iterator[dict[str, str]]:
+    """A file and a multipart upload owned by someone, to be probed by others."""
+    users = UserFactory(edgefiles)
+    owner = users.new("owner")
+    file = upload(owner, "owned.txt", b"owned").json()
+    plan = owner.client.post(
+        "/api/uploads", json={"filename": "u.bin", "content_type": "application/octet-stream", "size": 10}
+    ).json()
+    yield {"file_id": file["id"], "upload_id": plan["upload_id"], "filename": "probe.txt", "part": "1"}
+    users.close()
+
+
+def _path(pattern: str, values: dict[str, str]) -> str:
+    return pattern.format(**values)
+
+
+@pytest.mark.parametrize(("method", "pattern"), USER_ROUTES, ids=[f"{m} {p}" for m, p in USER_ROUTES])
+def test_no_key_is_401_on_every_user_route(
+    users: UserFactory, owner_resources: dict, method: str, pattern: str
+) -> None:
+    response = users.anonymous().request(method, _path(pattern, owner_resources), content=b"{}")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+SCOPED = [(m, p) for m, p in USER_ROUTES if "{file_id}" in p or "{upload_id}" in p]
+
+
+@pytest.mark.parametrize(("method", "pattern"), SCOPED, ids=[f"{m} {p}" for m, p in SCOPED])
+def test_another_users_resource_looks_missing(
+    users: UserFactory, owner_resources: dict, method: str, pattern: str
+) -> None:
+    stranger = users.new("stranger")
+    body = b"x" if method == "PUT" else b"{}"
+    theirs = stranger.client.request(method, _path(pattern, owner_resources), content=body)
+    missing = stranger.client.request(
+        method, _path(pattern, {**owner_resources, "file_id": MISSING, "upload_id": MISSING}), content=body
+    )
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json()["detail"] == missing.json()["detail"]
