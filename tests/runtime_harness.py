@@ -6,6 +6,7 @@ replaces either.
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -68,7 +69,10 @@ class Runtime:
         command = ["node", str(CLI), "--config", str(self.config), "--port", str(self.port)]
         command += ["--persist-to", str(self.persist_to), "--test-mode", *self.extra_args]
         self.log_file = self.log_path.open("ab")
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=self.log_file, stderr=subprocess.STDOUT, env=env)
+        # Its own process group, so a test can kill the runtime together with its workerd child.
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, stdout=self.log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
         self.client = httpx.Client(base_url=self.url, timeout=60)
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
@@ -91,6 +95,10 @@ class Runtime:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process is not None:
+            # Whatever is left of the group (workerd, if node died without stopping it).
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         if self.log_file is not None:
             self.log_file.close()
 

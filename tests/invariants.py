@@ -1,0 +1,40 @@
+"""The invariants that must hold after any failure, read straight from the state miniflare
+persists (read-only SQLite), independently of the application's own code."""
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _database(state: Path, kind: str) -> sqlite3.Connection:
+    folder = state / "v3" / kind
+    [path] = [p for p in folder.glob("*/*.sqlite") if p.name != "metadata.sqlite"]
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+@dataclass
+class Snapshot:
+    live_rows: dict[str, tuple[str, int, str]]  # r2_key -> (user_id, size_bytes, status)
+    objects: dict[str, int]  # r2 key under uploads/ -> size
+
+    @classmethod
+    def read(cls, state: Path) -> "Snapshot":
+        with _database(state, "d1") as d1:
+            rows = d1.execute("SELECT r2_key, user_id, size_bytes, status FROM files WHERE deleted_at IS NULL")
+            live = {key: (user, size, status) for key, user, size, status in rows}
+        with _database(state, "r2") as r2:
+            objects = dict(r2.execute("SELECT key, size FROM _mf_objects WHERE key LIKE 'uploads/%'"))
+        return cls(live, objects)
+
+    def rows_without_objects(self) -> list[str]:
+        return sorted(key for key in self.live_rows if key not in self.objects)
+
+    def objects_without_rows(self) -> list[str]:
+        return sorted(key for key in self.objects if key not in self.live_rows)
+
+    def pending(self) -> list[str]:
+        return sorted(key for key, (_, _, status) in self.live_rows.items() if status == "pending")
+
+    def totals(self, user_id: str) -> tuple[int, int]:
+        sizes = [size for user, size, _ in self.live_rows.values() if user == user_id]
+        return len(sizes), sum(sizes)
