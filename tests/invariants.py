@@ -2,6 +2,7 @@
 persists (read-only SQLite), independently of the application's own code."""
 
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +20,10 @@ class Snapshot:
 
     @classmethod
     def read(cls, state: Path) -> "Snapshot":
-        with _database(state, "d1") as d1:
+        with closing(_database(state, "d1")) as d1:
             rows = d1.execute("SELECT r2_key, user_id, size_bytes, status FROM files WHERE deleted_at IS NULL")
             live = {key: (user, size, status) for key, user, size, status in rows}
-        with _database(state, "r2") as r2:
+        with closing(_database(state, "r2")) as r2:
             objects = dict(r2.execute("SELECT key, size FROM _mf_objects WHERE key LIKE 'uploads/%'"))
         return cls(live, objects)
 

@@ -116,16 +116,18 @@ class Runtime:
         reply.raise_for_status()
         return reply.json()
 
-    def arm_fault(self, target: str, count: int = 1) -> None:
-        self.client.post("/__runtime/faults", json={"target": target, "count": count}).raise_for_status()
+    def arm_fault(self, target: str, count: int = 1, skip: int = 0) -> None:
+        body = {"target": target, "count": count, "skip": skip}
+        self.client.post("/__runtime/faults", json=body).raise_for_status()
 
     def clear_faults(self) -> None:
         self.client.delete("/__runtime/faults").raise_for_status()
 
     @contextlib.contextmanager
-    def fault(self, target: str, count: int = 1) -> Iterator[None]:
-        """The next `count` calls of `target` ("BINDING.method") fail while the block runs."""
-        self.arm_fault(target, count)
+    def fault(self, target: str, count: int = 1, skip: int = 0) -> Iterator[None]:
+        """After `skip` calls, the next `count` calls of `target` ("BINDING.method") fail while the
+        block runs."""
+        self.arm_fault(target, count, skip)
         try:
             yield
         finally:

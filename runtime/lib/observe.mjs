@@ -59,14 +59,15 @@ export function recordCall(binding, type, method, sync = false) {
   };
 }
 
-// target is "BINDING.method" ("BINDING.*" matches every method of that binding).
+// target is "BINDING.method" ("BINDING.*" matches every method of that binding). The next
+// `skip` calls go through, then `count` calls fail.
 const faults = new Map();
 
-export function armFault({ target, count = 1, message }) {
+export function armFault({ target, count = 1, skip = 0, message }) {
   if (typeof target !== "string" || !/^[^.]+\.[^.]+$/.test(target)) {
     throw new TypeError('target must look like "BINDING.method"');
   }
-  faults.set(target, { remaining: Number(count), message: message ?? `injected fault: ${target}` });
+  faults.set(target, { skip: Number(skip), remaining: Number(count), message: message ?? `injected fault: ${target}` });
 }
 
 export function clearFaults() {
@@ -80,6 +81,10 @@ export function listFaults() {
 export function takeFault(binding, method) {
   for (const target of [`${binding}.${method}`, `${binding}.*`]) {
     const fault = faults.get(target);
+    if (fault && fault.skip > 0) {
+      fault.skip -= 1;
+      return null;
+    }
     if (fault && fault.remaining > 0) {
       fault.remaining -= 1;
       if (fault.remaining === 0) faults.delete(target);
