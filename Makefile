@@ -9,12 +9,13 @@ PORT ?= 8787
 PERSIST_TO ?= .wrangler/state
 PYTHON_FOR_VENV = $(shell scripts/find-python)
 
-.PHONY: help install dev migrate test lint format openapi key clean
+.PHONY: help install dev migrate test soak lint format openapi key clean
 
 help:
 	@echo "make dev     install, migrate, serve on http://127.0.0.1:$(PORT)"
 	@echo "make test    install, lint, run all tests"
-	@echo "make lint | make format | make migrate | make clean"
+	@echo "make soak    the long reliability run (SOAK_SECONDS=300)"
+	@echo "make lint | make format | make migrate | make openapi | make key USER=alice | make clean"
 
 install: node_modules/.installed $(VENV)/.installed
 
@@ -46,6 +47,12 @@ format: install
 test: install lint
 	npm test
 	PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest
+
+# The reliability suite's long run: the mixed load for SOAK_SECONDS (default 5 minutes), then the
+# crash and fault-matrix scenarios again.
+SOAK_SECONDS ?= 300
+soak: install
+	SOAK_SECONDS=$(SOAK_SECONDS) PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest -s tests/e2e/test_load.py tests/e2e/test_crash.py tests/e2e/test_fault_matrix.py
 
 # Writes openapi.json from src/edgefiles/api/openapi.py (a test keeps the two equal).
 openapi: install
