@@ -208,8 +208,9 @@ export async function startRuntime({
   return {
     port: address.port,
     async close() {
-      await new Promise((resolve) => server.close(resolve));
-      server.closeAllConnections?.();
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeAllConnections(); // idle keep-alive connections would otherwise hold close() open
+      await closed;
       await Promise.allSettled([...pending]);
       for (const namespace of namespaces) namespace.close();
       await mini.mf.dispose();
