@@ -133,8 +133,9 @@ class Runtime:
         finally:
             self.clear_faults()
 
-    def traces(self, kind: str) -> list[dict[str, Any]]:
-        reply = self.client.get("/__runtime/traces", params={"kind": kind})
+    def traces(self, kind: str, since_ms: int = 0) -> list[dict[str, Any]]:
+        """Traces of one kind, oldest first; with `since_ms` (epoch ms) only those begun since."""
+        reply = self.client.get("/__runtime/traces", params={"kind": kind, "since": since_ms})
         reply.raise_for_status()
         return reply.json()
 

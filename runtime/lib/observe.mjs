@@ -3,20 +3,26 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 
-const MAX_TRACES = 2000;
+// Kept per kind, so a busy HTTP workload does not push out the few queue or cron traces.
+const MAX_TRACES_PER_KIND = 2000;
 const current = new AsyncLocalStorage();
 const traces = new Map();
+const byKind = new Map();
 
 export class Trace {
   constructor(kind, label) {
     this.id = randomUUID();
     this.kind = kind;
     this.label = label;
+    this.startedAt = Date.now();
     this.start = performance.now();
     this.end = null;
     this.calls = [];
     traces.set(this.id, this);
-    if (traces.size > MAX_TRACES) traces.delete(traces.keys().next().value);
+    if (!byKind.has(kind)) byKind.set(kind, []);
+    const ofKind = byKind.get(kind);
+    ofKind.push(this);
+    if (ofKind.length > MAX_TRACES_PER_KIND) traces.delete(ofKind.shift().id);
   }
 
   finish() {
@@ -29,6 +35,8 @@ export class Trace {
       id: this.id,
       kind: this.kind,
       label: this.label,
+      started_at: this.startedAt,
+      ...(this.messages === undefined ? {} : { messages: this.messages }),
       duration_ms: rel(this.end),
       calls: this.calls.map((c) => ({ ...c, start: rel(c.start), end: rel(c.end) })),
     };
@@ -43,8 +51,10 @@ export function getTrace(id) {
   return traces.get(id);
 }
 
-export function listTraces(kind) {
-  return [...traces.values()].filter((t) => !kind || t.kind === kind);
+// Traces of one kind (or all), oldest first; `since` (ms since the epoch) keeps the later ones.
+export function listTraces(kind, since = 0) {
+  const list = kind ? (byKind.get(kind) ?? []) : [...traces.values()];
+  return list.filter((t) => t.startedAt >= since);
 }
 
 // Records one binding call on the trace of whatever request (or batch, or cron run) is running.

@@ -100,6 +100,7 @@ export async function startRuntime({
     const started = performance.now();
     const { batch, decisions } = toBatch(payload);
     const trace = new Trace("queue", payload.queue);
+    trace.messages = batch.messages.length;
     try {
       await runTraced(trace, () => invokeEvent("queue", batch));
       log(`queue ${payload.queue}: ${summarizeDecisions(decisions, batch.messages.length)} (${ms(started)} ms)`);
@@ -179,7 +180,9 @@ export async function startRuntime({
       const trace = getTrace(parts[2]);
       return trace ? send(200, trace) : send(404, { error: "no such trace" });
     }
-    if (parts[1] === "traces") return send(200, listTraces(url.searchParams.get("kind")));
+    if (parts[1] === "traces") {
+      return send(200, listTraces(url.searchParams.get("kind"), Number(url.searchParams.get("since") ?? 0)));
+    }
     if (parts[1] === "faults") {
       if (req.method === "GET") return send(200, listFaults());
       if (req.method === "DELETE") return clearFaults(), send(200, {});

@@ -2,6 +2,7 @@
 
 from workers import Response
 
+from edgefiles.api.auth import VERIFIED_KEYS
 from edgefiles.api.context import RequestContext
 from edgefiles.api.responses import empty_response, json_response
 from edgefiles.domain import api_keys, validation
@@ -17,6 +18,8 @@ async def create_key(ctx: RequestContext) -> Response:
 
 
 async def revoke_key(ctx: RequestContext, prefix: str) -> Response:
-    if not await ctx.services.keys.revoke(prefix, now_iso()):
+    revoked = await ctx.services.keys.revoke(prefix, now_iso())
+    VERIFIED_KEYS.forget_prefix(prefix)
+    if not revoked:
         raise Problem(404, "No such active key")
     return empty_response(204)

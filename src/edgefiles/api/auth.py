@@ -1,8 +1,15 @@
 """Who is calling: an API key (users) or the admin token."""
 
+import hmac
+import time
+
 from edgefiles.api.context import RequestContext
-from edgefiles.domain.api_keys import bearer_token, matches, prefix_of, same_secret
+from edgefiles.domain.api_keys import bearer_token, hash_key, prefix_of, same_secret
+from edgefiles.domain.key_cache import VerifiedKeys
 from edgefiles.domain.problems import Problem, unauthorized
+
+# Per isolate: every request this isolate serves shares it (see domain/key_cache.py).
+VERIFIED_KEYS = VerifiedKeys()
 
 
 async def authenticate_user(ctx: RequestContext) -> str:
@@ -10,12 +17,18 @@ async def authenticate_user(ctx: RequestContext) -> str:
     prefix = prefix_of(token) if token else None
     if prefix is None:
         raise unauthorized()
-    row = await ctx.services.keys.find_active(prefix)
-    # Same answer for an unknown prefix and a wrong secret: nothing is learned by guessing.
-    if row is None or not matches(token, row["key_hash"]):
-        raise unauthorized()
-    ctx.user_id = row["user_id"]
-    return ctx.user_id
+    key_hash = hash_key(token)
+    now = time.monotonic()
+    user_id = VERIFIED_KEYS.user_for(key_hash, now)
+    if user_id is None:
+        row = await ctx.services.keys.find_active(prefix)
+        # Same answer for an unknown prefix and a wrong secret: nothing is learned by guessing.
+        if row is None or not hmac.compare_digest(key_hash, row["key_hash"]):
+            raise unauthorized()
+        user_id = row["user_id"]
+        VERIFIED_KEYS.remember(key_hash, prefix, user_id, now, ctx.services.settings.auth_cache_seconds)
+    ctx.user_id = user_id
+    return user_id
 
 
 def authenticate_admin(ctx: RequestContext) -> None:

@@ -1,5 +1,5 @@
 """API keys: `ef_<prefix>_<secret>`. The prefix finds the key's row; only a SHA-256 hash of the
-whole key is stored, and it is compared in constant time."""
+whole key is stored, and it is compared in constant time (api/auth.py)."""
 
 import hashlib
 import hmac
@@ -22,10 +22,6 @@ def prefix_of(key: str) -> str | None:
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-def matches(key: str, stored_hash: str) -> bool:
-    return hmac.compare_digest(hash_key(key), stored_hash)
 
 
 def bearer_token(authorization: str | None) -> str | None:

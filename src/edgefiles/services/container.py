@@ -19,6 +19,7 @@ class Settings:
     max_file_size: int
     allowed_types: frozenset[str]
     cache_ttl: int
+    auth_cache_seconds: int
     admin_token: str | None
     signing_key: bytes | None
 
@@ -30,6 +31,7 @@ class Settings:
             max_file_size=int(env.MAX_FILE_SIZE),
             allowed_types=frozenset(t.strip() for t in env.ALLOWED_CONTENT_TYPES.split(",") if t.strip()),
             cache_ttl=int(env.CACHE_TTL_SECONDS),
+            auth_cache_seconds=int(getattr(env, "AUTH_CACHE_SECONDS", "0")),
             admin_token=admin or None,
             signing_key=signing.encode() if signing else None,
         )
