@@ -9,12 +9,13 @@ PORT ?= 8787
 PERSIST_TO ?= .wrangler/state
 PYTHON_FOR_VENV = $(shell scripts/find-python)
 
-.PHONY: help install dev migrate test soak lint format openapi key clean
+.PHONY: help install dev migrate test soak bench lint format openapi key clean
 
 help:
 	@echo "make dev     install, migrate, serve on http://127.0.0.1:$(PORT)"
 	@echo "make test    install, lint, run all tests"
 	@echo "make soak    the long reliability run (SOAK_SECONDS=300)"
+	@echo "make bench   benchmarks as ratios to a baseline Worker (bench/results.json, bench/results.png)"
 	@echo "make lint | make format | make migrate | make openapi | make key USER=alice | make clean"
 
 install: node_modules/.installed $(VENV)/.installed
@@ -53,6 +54,11 @@ test: install lint
 SOAK_SECONDS ?= 300
 soak: install
 	SOAK_SECONDS=$(SOAK_SECONDS) PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest -s tests/e2e/test_load.py tests/e2e/test_crash.py tests/e2e/test_fault_matrix.py
+
+# Benchmarks (not part of make test): ratios against bench/baseline_worker, measured side by side;
+# prints a table and writes bench/results.json and bench/results.png.
+bench: install
+	$(VENV)/bin/python bench/run.py
 
 # Writes openapi.json from src/edgefiles/api/openapi.py (a test keeps the two equal).
 openapi: install
