@@ -13,12 +13,12 @@ pytestmark = pytest.mark.e2e
 BODY = bytes(range(256)) * 40  # 10,240 bytes
 
 
-def test_cached_metadata_read_is_auth_then_kv(edgefiles: Runtime, users: UserFactory) -> None:
+def test_cached_metadata_read_is_one_kv_get(edgefiles: Runtime, users: UserFactory) -> None:
     user = users.new()
-    file = upload(user, "c.txt", b"cached").json()
+    file = upload(user, "c.txt", b"cached").json()  # the key's first request: verified in D1 once
     response = user.client.get(file["links"]["self"])
     assert response.status_code == 200
-    assert calls(edgefiles, response) == [("DB", "first"), ("CACHE", "get")]
+    assert calls(edgefiles, response) == [("CACHE", "get")]
 
 
 def test_metadata_miss_reads_d1_then_fills_the_cache(edgefiles: Runtime, users: UserFactory) -> None:
@@ -26,9 +26,9 @@ def test_metadata_miss_reads_d1_then_fills_the_cache(edgefiles: Runtime, users: 
     with edgefiles.fault("CACHE.put"):
         file = upload(user, "m.txt", b"not cached yet").json()
     miss = user.client.get(file["links"]["self"])
-    assert calls(edgefiles, miss) == [("DB", "first"), ("CACHE", "get"), ("DB", "first"), ("CACHE", "put")]
+    assert calls(edgefiles, miss) == [("CACHE", "get"), ("DB", "first"), ("CACHE", "put")]
     hit = user.client.get(file["links"]["self"])
-    assert calls(edgefiles, hit) == [("DB", "first"), ("CACHE", "get")]
+    assert calls(edgefiles, hit) == [("CACHE", "get")]
     assert miss.json() == hit.json()
 
 
@@ -125,9 +125,9 @@ def test_delete_removes_everything_once(edgefiles: Runtime, users: UserFactory) 
     assert user.client.get("/api/stats").json()["upload_count"] == 1
     deleted = user.client.delete(file["links"]["self"])
     assert deleted.status_code == 204
-    # auth, then the row is marked deleted (UPDATE ... RETURNING), then the rest in parallel
-    assert calls(edgefiles, deleted)[:2] == [("DB", "first"), ("DB", "first")]
-    assert sorted(calls(edgefiles, deleted)[2:]) == [
+    # the row is marked deleted (UPDATE ... RETURNING), then the rest in parallel
+    assert calls(edgefiles, deleted)[0] == ("DB", "first")
+    assert sorted(calls(edgefiles, deleted)[1:]) == [
         ("CACHE", "delete"),
         ("STORAGE", "delete"),
         ("USER_STATS", "record_delete"),
