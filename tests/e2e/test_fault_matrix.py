@@ -66,6 +66,10 @@ SITES = [
     Site("multipart/r2-part", "STORAGE.uploadPart", do_multipart),
     Site("multipart/d1-part", "DB.batch", do_multipart),
     Site("multipart/r2-complete", "STORAGE.complete", do_multipart),
+    # The second DB.run of the path: the file's row, written once R2 has assembled the parts.
+    Site("multipart/d1-file-insert", "DB.run", do_multipart, skip=1),
+    Site("multipart/queue-send", "QUEUE.send", do_multipart),
+    Site("consumer/d1-read", "DB.first"),
     Site("consumer/r2-read", "STORAGE.get"),
     Site("consumer/ai", "AI.run"),
     Site("consumer/d1-batch", "DB.batch"),
