@@ -23,7 +23,8 @@ def test_cached_metadata_read_is_one_kv_get(edgefiles: Runtime, users: UserFacto
 
 def test_metadata_miss_reads_d1_then_fills_the_cache(edgefiles: Runtime, users: UserFactory) -> None:
     user = users.new()
-    with edgefiles.fault("CACHE.put"):
+    # No cache fill on upload, and no job either: the consumer would fill the cache when done.
+    with edgefiles.fault("CACHE.put"), edgefiles.fault("QUEUE.send"):
         file = upload(user, "m.txt", b"not cached yet").json()
     miss = user.client.get(file["links"]["self"])
     assert calls(edgefiles, miss) == [("CACHE", "get"), ("DB", "first"), ("CACHE", "put")]
