@@ -8,12 +8,15 @@ VENV := .venv
 PORT ?= 8787
 PERSIST_TO ?= .wrangler/state
 PYTHON_FOR_VENV = $(shell scripts/find-python)
+# The browser the web app's tests drive: Debian's Chromium, installed by `make test` when missing.
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help install dev migrate test soak bench lint format openapi key clean
+.PHONY: help install browser dev migrate test test-browser soak bench lint format openapi key clean
 
 help:
 	@echo "make dev     install, migrate, serve on http://127.0.0.1:$(PORT)"
 	@echo "make test    install, lint, run all tests"
+	@echo "make test-browser   only the web app's browser tests (screenshots in test-results/)"
 	@echo "make soak    the long reliability run (SOAK_SECONDS=300)"
 	@echo "make bench   benchmarks as ratios to a baseline Worker (bench/results.json, bench/results.png)"
 	@echo "make lint | make format | make migrate | make openapi | make key USER=alice | make clean"
@@ -28,6 +31,11 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml
 	$(PYTHON_FOR_VENV) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
+
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then echo "browser: $(CHROMIUM)"; \
+	elif [ "$(CHROMIUM)" = /usr/bin/chromium ]; then scripts/install-chromium; \
+	else echo "browser: CHROMIUM=$(CHROMIUM) does not exist" >&2; exit 1; fi
 
 # Applies migrations/ to the local D1 exactly as `wrangler dev` would see it. The runtime also
 # applies pending migrations at start, so both tools always agree on the schema.
@@ -45,9 +53,14 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: install lint
+test: install browser lint
 	npm test
 	PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest
+	CHROMIUM=$(CHROMIUM) npm run test:browser
+
+# The web app in Chromium against the local runtime; screenshots in test-results/.
+test-browser: install browser
+	CHROMIUM=$(CHROMIUM) npm run test:browser
 
 # The reliability suite's long run: the mixed load for SOAK_SECONDS (default 5 minutes), then the
 # crash and fault-matrix scenarios again.
@@ -73,4 +86,4 @@ key:
 	  -d '{"user_id": "$(USER)"}' http://127.0.0.1:$(PORT)/api/admin/keys; echo
 
 clean:
-	rm -rf node_modules $(VENV) .wrangler .pytest_cache .ruff_cache
+	rm -rf node_modules $(VENV) .wrangler .pytest_cache .ruff_cache test-results

@@ -66,6 +66,21 @@ export function loadConfig(configPath) {
     })),
     sqliteClasses: new Set((raw.migrations ?? []).flatMap((m) => m.new_sqlite_classes ?? [])),
     crons: raw.triggers?.crons ?? [],
+    assets: assetsConfig(raw.assets, root, absolute),
+  };
+}
+
+function assetsConfig(assets, root, configFile) {
+  if (!assets) return null;
+  if (!assets.directory) throw new ConfigError(`${configFile}: [assets] needs a "directory"`);
+  if (assets.binding) {
+    throw new ConfigError(`${configFile}: [assets] binding "${assets.binding}" is not supported by the local runtime; serve assets without a binding`);
+  }
+  return {
+    directory: path.resolve(root, assets.directory),
+    runWorkerFirst: assets.run_worker_first ?? false,
+    htmlHandling: assets.html_handling ?? "auto-trailing-slash",
+    notFoundHandling: assets.not_found_handling ?? "none",
   };
 }
 

@@ -4,6 +4,7 @@ import { buildBundle, findSdk } from "./bundle.mjs";
 import { loadConfig, loadDevVars } from "./config.mjs";
 import { ExecutionContext, buildEnv } from "./env.mjs";
 import { log, logError, sinceStart, step } from "./log.mjs";
+import { AssetServer } from "./assets.mjs";
 import { applyMigrations, startMiniflare } from "./miniflare-host.mjs";
 import { armFault, clearFaults, getTrace, listFaults, listTraces, runTraced, Trace } from "./observe.mjs";
 import { entrypointHelper, PythonWorker } from "./python/interpreter.mjs";
@@ -69,6 +70,9 @@ export async function startRuntime({
     python,
   });
   if (ai) log(`AI binding ${config.ai.binding}: ${ai.mode}${ai.remote ? "" : " (deterministic, schema-compatible; not a model)"}`);
+
+  const assets = config.assets && new AssetServer(config.assets);
+  if (assets) log(`static assets from ${path.relative(process.cwd(), assets.directory) || "."}`);
 
   const pending = new Set();
   const helper = entrypointHelper({
@@ -148,6 +152,12 @@ export async function startRuntime({
       return;
     }
     const { request, finish } = toWebRequest(req, { port });
+    const asset = assets && (await assets.respond(request));
+    if (asset) {
+      await writeWebResponse(asset, res, { head: req.method === "HEAD" });
+      log(`${req.method} ${url.pathname}${url.search} ${asset.status} (asset, ${ms(started)} ms)`);
+      return;
+    }
     const trace = new Trace("fetch", `${req.method} ${url.pathname}`);
     let response;
     try {

@@ -10,7 +10,7 @@ from typing import Any
 
 from workers import Response
 
-from edgefiles.api import admin, files, links, search, stats, uploads
+from edgefiles.api import admin, files, limits, links, search, stats, uploads
 from edgefiles.api.auth import authenticate_admin, authenticate_user
 from edgefiles.api.context import RequestContext
 from edgefiles.api.openapi import OPENAPI
@@ -34,7 +34,15 @@ async def openapi(ctx: RequestContext) -> Response:
 
 
 def build_router() -> Router:
-    modules = {"admin": admin, "files": files, "links": links, "search": search, "stats": stats, "uploads": uploads}
+    modules = {
+        "admin": admin,
+        "files": files,
+        "limits": limits,
+        "links": links,
+        "search": search,
+        "stats": stats,
+        "uploads": uploads,
+    }
     router = Router()
     for method, pattern, target, access in ROUTES:
         module, name = target.split(".")

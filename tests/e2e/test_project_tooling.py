@@ -23,12 +23,13 @@ def wrangler(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_deploy_dry_run_uploads_only_src_modules_and_lists_every_binding(tmp_path: Path) -> None:
+def test_deploy_dry_run_uploads_src_modules_and_public_assets_and_lists_every_binding(tmp_path: Path) -> None:
     outdir = tmp_path / "dist"
     result = wrangler("deploy", "--dry-run", "--outdir", str(outdir), cwd=ROOT)
     uploaded = {p.relative_to(outdir).as_posix() for p in outdir.rglob("*") if p.is_file()} - {"README.md"}
     expected = {p.relative_to(ROOT / "src").as_posix() for p in (ROOT / "src").rglob("*.py")}
     assert uploaded == expected
+    assert f"from the assets directory {ROOT / 'public'}" in result.stdout
     for binding in ["env.DB", "env.STORAGE", "env.CACHE", "env.QUEUE", "env.AI", "env.USER_STATS"]:
         assert binding in result.stdout, f"{binding} missing from:\n{result.stdout}"
 
@@ -46,6 +47,7 @@ def test_runtime_shares_d1_state_with_wrangler_migrations(tmp_path: Path) -> Non
 def test_a_missing_migration_is_one_clear_line_and_a_503(tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(ROOT / "src", project / "src")
+    shutil.copytree(ROOT / "public", project / "public")
     (project / "migrations").mkdir()
     for sql in sorted((ROOT / "migrations").glob("*.sql"))[:-1]:  # the newest migration was never applied
         shutil.copy(sql, project / "migrations")

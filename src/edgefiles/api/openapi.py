@@ -153,6 +153,25 @@ OPENAPI: dict[str, Any] = {
                     "by_content_type": {"type": "object", "additionalProperties": {"type": "integer"}},
                 },
             },
+            "Limits": {
+                "type": "object",
+                "required": [
+                    "max_file_size",
+                    "max_multipart_file_size",
+                    "allowed_content_types",
+                    "link_lifetime_seconds",
+                ],
+                "properties": {
+                    "max_file_size": {"type": "integer", "description": "Largest single-request upload"},
+                    "max_multipart_file_size": {"type": "integer"},
+                    "allowed_content_types": {"type": "array", "items": {"type": "string"}},
+                    "link_lifetime_seconds": {
+                        "type": "object",
+                        "required": ["min", "max"],
+                        "properties": {"min": {"type": "integer"}, "max": {"type": "integer"}},
+                    },
+                },
+            },
             "Summary": {
                 "type": "object",
                 "required": ["id", "summary"],
@@ -371,6 +390,12 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "The caller's upload statistics",
                 "responses": {"200": _json(_ref("Stats"), "Statistics"), **_problems(401, 503)},
+            }
+        },
+        "/api/limits": {
+            "get": {
+                "summary": "Upload size limits, accepted content types and signed-link lifetimes",
+                "responses": {"200": _json(_ref("Limits"), "Limits"), **_problems(401, 503)},
             }
         },
         "/d/{token}": {

@@ -24,5 +24,6 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("GET", "/api/files/{file_id}/summary", "files.get_summary", USER),
     ("GET", "/api/search", "search.search", USER),
     ("GET", "/api/stats", "stats.get_stats", USER),
+    ("GET", "/api/limits", "limits.get_limits", USER),
     ("GET", "/d/{token}", "links.download", PUBLIC),
 )

@@ -1,0 +1,124 @@
+// The edgefiles API from the browser: the key comes from sessionStorage and travels only in the
+// Authorization header; every error answer is turned into an ApiError carrying the problem
+// details' title and detail (RFC 9457).
+
+const KEY_STORAGE = "edgefiles.apiKey";
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail ? `${problem.title}: ${problem.detail}` : problem.title);
+    this.status = status;
+    this.title = problem.title ?? "Request failed";
+    this.detail = problem.detail ?? "";
+    this.problem = problem;
+  }
+}
+
+export const session = {
+  get key() {
+    return sessionStorage.getItem(KEY_STORAGE);
+  },
+  signIn(key) {
+    sessionStorage.setItem(KEY_STORAGE, key);
+  },
+  signOut() {
+    sessionStorage.removeItem(KEY_STORAGE);
+  },
+};
+
+function authHeaders(extra = {}) {
+  return { authorization: `Bearer ${session.key}`, ...extra };
+}
+
+async function problemFrom(response) {
+  const type = response.headers.get("content-type") ?? "";
+  if (type.includes("json")) {
+    try {
+      const body = await response.json();
+      if (body && typeof body.title === "string") return body;
+    } catch {
+      // Not JSON after all: fall through to the status line.
+    }
+  }
+  return { title: response.statusText || `HTTP ${response.status}`, status: response.status };
+}
+
+// fetch with the API key; resolves to the Response when it is a success, throws ApiError otherwise.
+export async function call(path, { method = "GET", body, headers = {}, signal } = {}) {
+  let response;
+  try {
+    response = await fetch(path, { method, body, headers: authHeaders(headers), signal });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, { title: "Network error", detail: "The service could not be reached." });
+  }
+  if (!response.ok) throw new ApiError(response.status, await problemFrom(response));
+  return response;
+}
+
+export async function getJson(path, options) {
+  return (await call(path, options)).json();
+}
+
+export async function sendJson(path, method, value) {
+  const response = await call(path, {
+    method,
+    body: JSON.stringify(value),
+    headers: { "content-type": "application/json" },
+  });
+  return response.status === 204 ? null : response.json();
+}
+
+// A request whose body's upload progress is reported (fetch has no upload progress events, so
+// this is XMLHttpRequest). Resolves to the parsed JSON answer; rejects with ApiError.
+export function sendWithProgress(path, { method, body, headers = {}, onProgress, signal }) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, path);
+    for (const [name, value] of Object.entries(authHeaders(headers))) xhr.setRequestHeader(name, value);
+    xhr.responseType = "text";
+    xhr.upload.onprogress = (event) => onProgress?.(event.loaded);
+    xhr.onload = () => {
+      let parsed = null;
+      try {
+        parsed = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        parsed = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(parsed);
+      else reject(new ApiError(xhr.status, parsed?.title ? parsed : { title: `HTTP ${xhr.status}` }));
+    };
+    xhr.onerror = () => reject(new ApiError(0, { title: "Network error", detail: "The upload was interrupted." }));
+    xhr.onabort = () => reject(new DOMException("Upload cancelled", "AbortError"));
+    signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+    xhr.send(body);
+  });
+}
+
+// Server-Sent Events from a fetch body (EventSource cannot send an Authorization header).
+// Calls onData with each event's data until the stream ends or sends [DONE].
+export async function readEventStream(path, onData, { signal } = {}) {
+  const response = await call(path, { headers: { accept: "text/event-stream" }, signal });
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    buffer += value.replaceAll("\r\n", "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = event
+        .split("\n")
+        .filter((line) => line.startsWith("data:"))
+        .map((line) => line.slice(5).trimStart())
+        .join("\n");
+      if (data === "[DONE]") {
+        await reader.cancel();
+        return;
+      }
+      if (data) onData(data);
+    }
+  }
+}

@@ -1,0 +1,46 @@
+// Small DOM helpers: elements are built with h() so user data only ever becomes text nodes or
+// attribute values, never HTML.
+
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2).toLowerCase(), value);
+    else if (name === "dataset") Object.assign(element.dataset, value);
+    else if (value === true) element.setAttribute(name, "");
+    else element.setAttribute(name, String(value));
+  }
+  element.append(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
+  return element;
+}
+
+const UNITS = ["B", "KB", "MB", "GB", "TB"];
+
+export function formatBytes(bytes) {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${UNITS[unit]}`;
+}
+
+export function formatDate(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+export function statusBadge(status) {
+  return h("span", { class: `badge ${status}`, dataset: { status } }, status);
+}
+
+export function announce(message) {
+  const region = document.getElementById("announcer");
+  region.textContent = "";
+  // A fresh text node after clearing makes screen readers announce repeated messages too.
+  requestAnimationFrame(() => {
+    region.textContent = message;
+  });
+}

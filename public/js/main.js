@@ -1,0 +1,99 @@
+// The app's shell: sign-in state, the hash router and the header's search box. Routes live in the
+// fragment (#/files/ID) so every URL is served by the one static index.html and never carries the
+// API key.
+import { ApiError, getJson, session } from "./api.js";
+import { clearError, showError } from "./errors.js";
+import { renderDetail } from "./views/detail.js";
+import { forgetUploads, renderFiles } from "./views/files.js";
+import { renderSearch } from "./views/search.js";
+import { renderSignIn } from "./views/signin.js";
+
+const main = document.getElementById("main");
+const searchForm = document.getElementById("search-form");
+const searchInput = document.getElementById("search-input");
+const signOutButton = document.getElementById("sign-out");
+
+let limits = null;
+let leaveView = () => {};
+
+function parseRoute() {
+  const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
+  const params = new URLSearchParams(query);
+  const file = path.match(/^\/files\/([^/]+)$/);
+  if (file) return { view: "detail", fileId: decodeURIComponent(file[1]) };
+  if (path === "/search") return { view: "search", query: params.get("q") ?? "" };
+  return { view: "files" };
+}
+
+function setSignedIn(signedIn) {
+  searchForm.hidden = !signedIn;
+  signOutButton.hidden = !signedIn;
+}
+
+// Any 401 means the key is no longer valid (revoked, or mistyped): back to the sign-in form.
+function onError(error) {
+  if (error instanceof ApiError && error.status === 401) {
+    signOut("Your API key was not accepted. Sign in again.");
+    return;
+  }
+  showError(error);
+}
+
+async function signIn(key) {
+  session.signIn(key);
+  try {
+    limits = await getJson("/api/limits");
+  } catch (error) {
+    session.signOut();
+    throw error;
+  }
+  setSignedIn(true);
+  clearError();
+  route();
+}
+
+function signOut(message) {
+  session.signOut();
+  forgetUploads();
+  limits = null;
+  setSignedIn(false);
+  route();
+  if (message) showError({ title: "Signed out", detail: message });
+}
+
+async function route() {
+  leaveView();
+  leaveView = () => {};
+  clearError();
+  if (!session.key) {
+    setSignedIn(false);
+    leaveView = renderSignIn(main, { signIn, onError: showError }) ?? leaveView;
+    return;
+  }
+  try {
+    limits ??= await getJson("/api/limits");
+  } catch (error) {
+    onError(error);
+    return;
+  }
+  setSignedIn(true);
+  const target = parseRoute();
+  const context = { limits, onError };
+  if (target.view === "detail") leaveView = renderDetail(main, target.fileId, context);
+  else if (target.view === "search") {
+    searchInput.value = target.query;
+    leaveView = renderSearch(main, target.query, context);
+  } else leaveView = renderFiles(main, context);
+}
+
+searchForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const query = searchInput.value.trim();
+  if (query) location.hash = `#/search?q=${encodeURIComponent(query)}`;
+});
+signOutButton.addEventListener("click", () => signOut());
+window.addEventListener("hashchange", () => {
+  route();
+  main.focus();
+});
+route();

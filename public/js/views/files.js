@@ -1,0 +1,169 @@
+// The main screen: upload area, the file list (paged, statuses refreshed while any is pending)
+// and the stats panel.
+import { getJson } from "../api.js";
+import { announce, formatBytes, formatDate, h, statusBadge } from "../dom.js";
+import { FileUpload } from "../uploader.js";
+import { renderStats } from "./stats.js";
+
+const PAGE_SIZE = 20;
+const POLL_MS = 1000;
+// Uploads stay on screen across visits to other views within this tab.
+const uploads = [];
+
+export function renderFiles(main, { limits, onError }) {
+  const uploadList = h("ul", { class: "uploads", "aria-label": "Uploads" });
+  const tableBody = h("tbody");
+  const table = h(
+    "table",
+    { id: "file-list" },
+    h("caption", { class: "visually-hidden" }, "Your files"),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col", class: "num" }, "Size"), h("th", { scope: "col" }, "Type"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Uploaded"))),
+    tableBody,
+  );
+  const empty = h("p", { class: "empty", hidden: true }, "No files yet. Upload one above.");
+  const newer = h("button", { type: "button", class: "secondary", onclick: () => turnPage(-1) }, "Newer");
+  const older = h("button", { type: "button", class: "secondary", onclick: () => turnPage(1) }, "Older");
+  const pageLabel = h("span", { class: "hint", "aria-live": "polite" });
+  const statsPanel = h("aside", { class: "card stats", "aria-labelledby": "stats-title" });
+
+  // cursors[i] is the cursor of page i (null for the first page).
+  const cursors = [null];
+  let page = 0;
+  let pollTimer = null;
+  let active = true;
+  let refreshes = 0;
+  // Listeners on uploads (which outlive this view) are removed when the view is left.
+  const viewLifetime = new AbortController();
+  const { signal } = viewLifetime;
+
+  const picker = h("input", { id: "file-input", type: "file", multiple: true, onchange: () => {
+    addFiles(picker.files);
+    picker.value = "";
+  } });
+  const dropzone = h(
+    "label",
+    { class: "dropzone", for: "file-input" },
+    picker,
+    h("strong", {}, "Drop files here or choose files"),
+    h("span", { class: "hint block" }, `Up to ${formatBytes(limits.max_file_size)} in one request; larger files are sent in parts and can be resumed.`),
+  );
+  for (const type of ["dragenter", "dragover"]) {
+    dropzone.addEventListener(type, (event) => {
+      event.preventDefault();
+      dropzone.classList.add("dragging");
+    });
+  }
+  dropzone.addEventListener("dragleave", () => dropzone.classList.remove("dragging"));
+  dropzone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    dropzone.classList.remove("dragging");
+    addFiles(event.dataTransfer.files);
+  });
+
+  main.replaceChildren(
+    h(
+      "div",
+      { class: "layout" },
+      h(
+        "div",
+        {},
+        h("section", { class: "card", "aria-labelledby": "upload-title" }, h("h1", { id: "upload-title" }, "Upload files"), dropzone, uploadList),
+        h("section", { class: "card", "aria-labelledby": "files-title" }, h("h2", { id: "files-title" }, "Your files"), table, empty, h("div", { class: "pager" }, newer, pageLabel, older)),
+      ),
+      statsPanel,
+    ),
+  );
+  for (const upload of uploads) uploadList.append(uploadRow(upload));
+
+  function addFiles(fileList) {
+    for (const file of fileList) {
+      const upload = new FileUpload(file, limits);
+      uploads.push(upload);
+      uploadList.append(uploadRow(upload));
+      upload.addEventListener(
+        "change",
+        () => {
+          if (upload.state === "done") {
+            announce(`${file.name} uploaded`);
+            refresh();
+          } else if (upload.state === "failed") announce(`${file.name} failed: ${upload.detail}`);
+        },
+        { signal },
+      );
+      upload.start();
+    }
+  }
+
+  function uploadRow(upload) {
+    const progress = h("progress", { max: 1, value: upload.fraction, "aria-label": `Upload progress of ${upload.file.name}` });
+    const state = h("span", { class: "state" });
+    const resume = h("button", { type: "button", class: "secondary", hidden: true, onclick: () => upload.resume() }, "Resume");
+    const row = h("li", { class: "upload card", dataset: { name: upload.file.name } }, h("span", { class: "name" }, upload.file.name), h("span", { class: "row" }, state, resume), progress);
+    const paint = () => {
+      progress.value = upload.fraction;
+      const percent = Math.round(upload.fraction * 100);
+      progress.setAttribute("aria-valuetext", `${percent}%`);
+      row.dataset.state = upload.state;
+      row.classList.toggle("failed", upload.state === "failed");
+      const words = { queued: "waiting", uploading: `${percent}%${upload.detail ? ` · ${upload.detail}` : ""}`, done: "100% · uploaded", failed: upload.detail };
+      state.textContent = words[upload.state];
+      resume.hidden = !(upload.state === "failed" && upload.multipart && upload.uploadId);
+    };
+    upload.addEventListener("change", paint, { signal });
+    paint();
+    return row;
+  }
+
+  function turnPage(step) {
+    page = Math.max(0, page + step);
+    refresh();
+  }
+
+  async function refresh() {
+    clearTimeout(pollTimer);
+    const mine = ++refreshes;
+    const cursor = cursors[page];
+    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (cursor) query.set("cursor", cursor);
+    let listing;
+    try {
+      [listing] = await Promise.all([getJson(`/api/files?${query}`), renderStats(statsPanel).catch(onError)]);
+    } catch (error) {
+      onError(error);
+      return;
+    }
+    // A later refresh (an upload finishing, a page turn) supersedes this one.
+    if (!active || mine !== refreshes) return;
+    cursors[page + 1] = listing.next_cursor;
+    tableBody.replaceChildren(...listing.items.map(fileRow));
+    empty.hidden = listing.items.length > 0 || page > 0;
+    newer.disabled = page === 0;
+    older.disabled = !listing.next_cursor;
+    pageLabel.textContent = `Page ${page + 1}`;
+    if (listing.items.some((item) => item.status === "pending")) pollTimer = setTimeout(refresh, POLL_MS);
+  }
+
+  refresh();
+  return () => {
+    active = false;
+    clearTimeout(pollTimer);
+    viewLifetime.abort();
+  };
+}
+
+// On sign-out: another user's uploads must not show.
+export function forgetUploads() {
+  uploads.length = 0;
+}
+
+function fileRow(file) {
+  return h(
+    "tr",
+    { dataset: { fileId: file.id } },
+    h("td", { class: "name", "data-label": "Name" }, h("a", { href: `#/files/${encodeURIComponent(file.id)}` }, file.filename)),
+    h("td", { class: "num", "data-label": "Size" }, formatBytes(file.size_bytes)),
+    h("td", { "data-label": "Type" }, file.content_type),
+    h("td", { "data-label": "Status" }, statusBadge(file.status)),
+    h("td", { "data-label": "Uploaded" }, formatDate(file.created_at)),
+  );
+}

@@ -1,0 +1,280 @@
+// The web app in a real browser (Debian's Chromium, headless, driven by playwright-core) against
+// the Worker on the local runtime: Python in Pyodide, bindings in miniflare, nothing mocked.
+// The steps build on each other (sign in, upload, look, share, search, delete), so they run in order.
+import assert from "node:assert/strict";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import { after, before, describe, test } from "node:test";
+import { ARTIFACTS, launchBrowser, startWorker } from "./harness.mjs";
+
+// Small enough that a 9 MiB file must go through the multipart API (parts of 8 MiB + 1 MiB).
+const MAX_FILE_SIZE = 1024 * 1024;
+const NOTES = "The quarterly report: revenue grew in Europe, and edge caching kept hot metadata close to users.\n";
+const BIG_SIZE = 9 * 1024 * 1024;
+const UI_TIMEOUT = 30_000;
+
+// A real 64x64 PNG (a red square), so the preview has something to decode.
+function png(size = 64) {
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(size, 0);
+  header.writeUInt32BE(size, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(size * 3, Buffer.from([220, 38, 38]))]);
+  const pixels = zlib.deflateSync(Buffer.concat(Array.from({ length: size }, () => row)));
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", header), chunk("IDAT", pixels), chunk("IEND", Buffer.alloc(0))]);
+}
+
+const sha256 = (buffer) => crypto.createHash("sha256").update(buffer).digest("hex");
+
+describe("web app", () => {
+  let worker;
+  let browser;
+  let context;
+  let page;
+  let key;
+  // Script errors and CSP violations; failed API calls (the wrong key's 401) are expected noise.
+  const pageErrors = [];
+  const files = {
+    notes: { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from(NOTES) },
+    image: { name: "red-square.png", mimeType: "image/png", buffer: png() },
+    big: { name: "big.bin", mimeType: "application/octet-stream", buffer: crypto.randomBytes(BIG_SIZE) },
+  };
+
+  before(async () => {
+    [worker, browser] = await Promise.all([startWorker({ MAX_FILE_SIZE, RETRY_BASE_SECONDS: 1 }), launchBrowser()]);
+    key = await worker.mintKey("browser-user");
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: worker.url });
+    page = await context.newPage();
+    page.setDefaultTimeout(UI_TIMEOUT);
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    page.on("console", (message) => {
+      if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) pageErrors.push(message.text());
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await worker?.stop();
+  });
+
+  const uploadRow = (name) => page.locator(`li.upload[data-name="${name}"]`);
+  const fileRow = (name) => page.locator("#file-list tbody tr", { has: page.getByRole("link", { name, exact: true }) });
+
+  test("the app is served as static assets; the API still reaches the Worker", async () => {
+    const index = await fetch(`${worker.url}/`);
+    assert.equal(index.status, 200);
+    assert.match(index.headers.get("content-type"), /^text\/html/);
+    assert.ok(index.headers.get("etag"));
+    const api = await fetch(`${worker.url}/api/files`);
+    assert.equal(api.status, 401);
+    assert.equal(api.headers.get("content-type"), "application/problem+json");
+  });
+
+  test("a wrong key is refused with the API's problem title and detail", async () => {
+    const problem = await (await worker.api("ef_wrong_key", "/api/limits")).json();
+    await page.goto(worker.url);
+    await page.getByLabel("API key").fill("ef_wrong_key");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const banner = page.getByRole("alert");
+    await banner.getByText(problem.title).waitFor();
+    assert.ok((await banner.textContent()).includes(problem.detail));
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("edgefiles.apiKey")), null);
+  });
+
+  test("sign in with the keyboard; the key stays out of the URL", async () => {
+    await page.getByLabel("API key").fill(key);
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Upload files" }).waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("edgefiles.apiKey")), key);
+    assert.ok(!page.url().includes(key));
+    await page.evaluate(() => {
+      window.__sameDocument = true; // gone if anything reloads the page
+    });
+  });
+
+  test("upload two files: both progress bars reach 100 %, then the statuses turn completed without a reload", async () => {
+    await page.evaluate(() => {
+      // Every status the list shows for notes.txt, in order.
+      window.__notesStatuses = [];
+      new MutationObserver(() => {
+        const link = [...document.querySelectorAll("#file-list a")].find((a) => a.textContent === "notes.txt");
+        const status = link?.closest("tr").querySelector(".badge").dataset.status;
+        if (status && window.__notesStatuses.at(-1) !== status) window.__notesStatuses.push(status);
+      }).observe(document.querySelector("#file-list"), { subtree: true, childList: true });
+    });
+    await page.locator("#file-input").setInputFiles([files.notes, files.image]);
+    for (const file of [files.notes, files.image]) {
+      const row = uploadRow(file.name);
+      await page.locator(`li.upload[data-name="${file.name}"][data-state="done"]`).waitFor();
+      assert.equal(await row.locator("progress").evaluate((el) => el.value), 1);
+      assert.match(await row.locator(".state").textContent(), /^100%/);
+      assert.equal(await row.getByRole("button", { name: "Resume" }).isVisible(), false);
+    }
+    for (const file of [files.notes, files.image]) {
+      await fileRow(file.name).locator('.badge[data-status="completed"]').waitFor();
+    }
+    // The consumer waits up to a second for a batch, so the list shows "pending" first.
+    assert.deepEqual(await page.evaluate(() => window.__notesStatuses), ["pending", "completed"]);
+    assert.equal(await page.evaluate(() => window.__sameDocument), true);
+    await page.locator("#stat-uploads", { hasText: "2" }).waitFor();
+  });
+
+  test("a file over the single-request limit goes in parts, and resumes after a part fails", async () => {
+    // Part 1 goes through; part 2 fails on every attempt the page makes by itself (3).
+    await worker.fault("STORAGE.uploadPart", { skip: 1, count: 3 });
+    await page.evaluate(() => {
+      window.__bigProgress = [];
+      const watch = () => {
+        const bar = document.querySelector('li.upload[data-name="big.bin"] progress');
+        if (bar) window.__bigProgress.push(bar.value);
+      };
+      new MutationObserver(watch).observe(document.querySelector(".uploads"), { subtree: true, attributes: true, childList: true, characterData: true });
+    });
+    // Uploads at 16 MiB/s (Chromium's own throttling), so part 1 takes long enough to report progress.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 16 * 1024 * 1024 });
+    await page.locator("#file-input").setInputFiles([files.big]);
+    const row = uploadRow(files.big.name);
+    await page.locator('li.upload[data-name="big.bin"][data-state="failed"]').waitFor();
+    const stalled = await row.locator("progress").evaluate((el) => el.value);
+    assert.ok(stalled >= 8 / 9 - 0.01 && stalled < 1, `after part 1 the bar stands at ${stalled}`);
+    await row.getByRole("button", { name: "Resume" }).click();
+    await page.locator('li.upload[data-name="big.bin"][data-state="done"]').waitFor();
+    assert.equal(await row.locator("progress").evaluate((el) => el.value), 1);
+    await cdp.detach();
+    const seen = await page.evaluate(() => window.__bigProgress);
+    assert.ok(seen.some((v) => v > 0 && v < 8 / 9 - 0.01), "progress moved within part 1");
+
+    await fileRow(files.big.name).locator('.badge[data-status="completed"]').waitFor();
+    const listed = await (await worker.api(key, "/api/files")).json();
+    const big = listed.items.find((item) => item.filename === files.big.name);
+    assert.equal(big.size_bytes, BIG_SIZE);
+    const content = Buffer.from(await (await worker.api(key, `/api/files/${big.id}/content`)).arrayBuffer());
+    assert.equal(sha256(content), sha256(files.big.buffer));
+  });
+
+  test("the main screen, saved as a screenshot", async () => {
+    await page.screenshot({ path: path.join(ARTIFACTS, "web-app-main.png"), fullPage: true });
+  });
+
+  test("the text file's page: preview, summary streamed on request", async () => {
+    await fileRow(files.notes.name).getByRole("link").click();
+    await page.getByRole("heading", { name: files.notes.name, level: 1 }).waitFor();
+    assert.equal(await page.locator("#text-preview").textContent(), NOTES);
+    const stored = await page.locator("#summary").textContent();
+    assert.match(stored, /\S/);
+    await page.getByRole("button", { name: "Summarize now" }).click();
+    await page.getByRole("button", { name: "Summarize now" }).and(page.locator(":enabled")).waitFor();
+    const streamed = await page.locator("#summary").textContent();
+    assert.match(streamed, /revenue|Europe|users/);
+  });
+
+  test("a signed link is created with the chosen expiry, copied, and opens without a key", async () => {
+    await page.getByLabel("Link expires in").selectOption({ label: "5 minutes" });
+    const before = Date.now();
+    await page.getByRole("button", { name: "Create and copy link" }).click();
+    const url = await page.getByLabel("Signed link").inputValue();
+    assert.match(url, new RegExp(`^${worker.url}/d/`));
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), url);
+    const note = await page.locator("#link-note").textContent();
+    assert.match(note, /Copied/);
+    // The link is a download (content-disposition: attachment): opening it saves the file.
+    const opened = await context.newPage();
+    const [download] = await Promise.all([opened.waitForEvent("download"), opened.goto(url).catch(() => null)]);
+    assert.equal(download.suggestedFilename(), files.notes.name);
+    assert.equal(fs.readFileSync(await download.path(), "utf8"), NOTES);
+    await opened.close();
+    // The chosen lifetime reached the API: the link's own expiry is about 5 minutes away.
+    const payload = Buffer.from(new URL(url).pathname.split("/").pop().split(".")[0], "base64url").toString();
+    const expires = Number(payload.split(":").pop());
+    assert.ok(Math.abs(expires * 1000 - before - 300_000) < 60_000, `the link expires at ${expires}`);
+  });
+
+  test("the image's page: preview decoded, AI labels and description", async () => {
+    await page.goto(`${worker.url}/#/`);
+    await fileRow(files.image.name).getByRole("link").click();
+    const preview = page.getByRole("img", { name: `Preview of ${files.image.name}` });
+    await preview.waitFor();
+    await page.waitForFunction(() => document.querySelector(".preview img")?.naturalWidth === 64);
+    await page.locator("#labels li").first().waitFor();
+    assert.match(await page.locator("#description").textContent(), /\S/);
+    await page.screenshot({ path: path.join(ARTIFACTS, "web-app-file.png"), fullPage: true });
+  });
+
+  test("search finds the text file", async () => {
+    await page.getByRole("searchbox", { name: "Search your files" }).fill("quarterly revenue");
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    const result = page.locator("#search-results li", { hasText: files.notes.name });
+    await result.waitFor();
+    assert.match(await result.locator(".snippet").textContent(), /quarterly report/);
+  });
+
+  test("delete asks for confirmation, then the file is gone", async () => {
+    await page.locator("#search-results").getByRole("link", { name: files.notes.name }).click();
+    const id = decodeURIComponent(page.url().split("#/files/")[1]);
+    await page.getByRole("button", { name: "Delete file…" }).click();
+    const dialog = page.getByRole("dialog", { name: "Delete this file?" });
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    assert.equal((await worker.api(key, `/api/files/${id}`)).status, 200);
+    await page.getByRole("button", { name: "Delete file…" }).click();
+    await dialog.getByRole("button", { name: "Delete", exact: true }).click();
+    await page.getByRole("heading", { name: "Upload files" }).waitFor();
+    await fileRow(files.image.name).waitFor();
+    assert.equal(await fileRow(files.notes.name).count(), 0);
+    assert.equal((await worker.api(key, `/api/files/${id}`)).status, 404);
+  });
+
+  test("accessible: every control has a name, focus is visible", async () => {
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll("input, select, button, a[href]")]
+        .filter((el) => el.offsetParent !== null || el.type === "file")
+        .filter((el) => !(el.labels?.length || el.getAttribute("aria-label") || el.textContent.trim()))
+        .map((el) => el.outerHTML),
+    );
+    assert.deepEqual(unnamed, []);
+    await page.getByRole("button", { name: "Sign out" }).focus();
+    await page.keyboard.press("Shift+Tab");
+    await page.keyboard.press("Tab");
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.notEqual(outline, "none");
+  });
+
+  test("usable at phone width: nothing overflows sideways", async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const small = await phone.newPage();
+    await small.goto(worker.url);
+    await small.getByLabel("API key").fill(key);
+    await small.getByRole("button", { name: "Sign in" }).click();
+    await small.locator("#file-list tbody tr").first().waitFor({ timeout: UI_TIMEOUT });
+    const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+    await small.screenshot({ path: path.join(ARTIFACTS, "web-app-phone.png"), fullPage: true });
+    await phone.close();
+  });
+
+  test("signing out forgets the key and the uploads shown", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("API key").waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("edgefiles.apiKey")), null);
+    await page.getByLabel("API key").fill(await worker.mintKey("second-user"));
+    await page.keyboard.press("Enter");
+    await page.locator("#file-list + .empty").waitFor();
+    assert.equal(await page.locator("li.upload").count(), 0);
+  });
+
+  test("no script errors or Content-Security-Policy violations on the way", () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});

@@ -1,0 +1,70 @@
+"""The web app's static assets next to the API, as the edge routes them: files in public/ are
+answered without running Python, /api/* and /d/* always reach the Worker, and anything that is
+not a file (or not a GET) still gets the Worker's problem details."""
+
+from pathlib import Path
+
+import pytest
+
+from api_client import MAX_FILE_SIZE, UserFactory
+from runtime_harness import ROOT, Runtime
+
+pytestmark = pytest.mark.e2e
+
+PUBLIC = ROOT / "public"
+
+
+def test_index_and_modules_are_served_with_types_and_etags(edgefiles: Runtime) -> None:
+    index = edgefiles.client.get("/")
+    assert index.status_code == 200
+    assert index.headers["content-type"].startswith("text/html")
+    assert index.content == (PUBLIC / "index.html").read_bytes()
+    assert edgefiles.client.get("/", headers={"if-none-match": index.headers["etag"]}).status_code == 304
+    module = edgefiles.client.get("/js/main.js")
+    assert module.headers["content-type"].startswith("text/javascript")
+    assert edgefiles.client.get("/index.html").headers["location"] == "/"
+
+
+def test_assets_do_not_run_the_worker(edgefiles: Runtime) -> None:
+    since = edgefiles.client.get("/__runtime/traces", params={"kind": "fetch"}).json()
+    response = edgefiles.client.get("/css/app.css")
+    assert response.status_code == 200
+    assert "x-pyworker-trace-id" not in response.headers
+    after = edgefiles.client.get("/__runtime/traces", params={"kind": "fetch"}).json()
+    assert len(after) == len(since)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/api/files", 401),
+        ("GET", "/d/not-a-token", 403),
+        ("GET", "/no-such-page", 404),
+        ("POST", "/", 404),
+        ("DELETE", "/js/main.js", 404),
+    ],
+)
+def test_everything_else_reaches_the_worker(edgefiles: Runtime, method: str, path: str, status: int) -> None:
+    response = edgefiles.client.request(method, path)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "x-pyworker-trace-id" in response.headers
+
+
+def test_every_file_in_public_is_reachable(edgefiles: Runtime) -> None:
+    files = [p for p in PUBLIC.rglob("*") if p.is_file()]
+    assert len(files) > 5
+    for file in files:
+        path = "/" + file.relative_to(PUBLIC).as_posix()
+        if path.endswith("index.html"):
+            path = path.removesuffix("index.html")
+        response = edgefiles.client.get(path)
+        assert response.status_code == 200, path
+        assert response.content == Path(file).read_bytes(), path
+
+
+def test_limits_tell_the_client_what_this_deployment_accepts(users: UserFactory) -> None:
+    limits = users.new().client.get("/api/limits").json()
+    assert limits["max_file_size"] == MAX_FILE_SIZE
+    assert "text/plain" in limits["allowed_content_types"]
+    assert limits["link_lifetime_seconds"] == {"min": 60, "max": 7 * 24 * 3600}
