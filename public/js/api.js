@@ -60,11 +60,12 @@ export async function getJson(path, options) {
   return (await call(path, options)).json();
 }
 
-export async function sendJson(path, method, value) {
+export async function sendJson(path, method, value, { signal } = {}) {
   const response = await call(path, {
     method,
     body: JSON.stringify(value),
     headers: { "content-type": "application/json" },
+    signal,
   });
   return response.status === 204 ? null : response.json();
 }

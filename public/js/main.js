@@ -15,12 +15,20 @@ const signOutButton = document.getElementById("sign-out");
 
 let limits = null;
 let leaveView = () => {};
+// Each navigation's number: one that finds a newer one started while it waited renders nothing.
+let navigation = 0;
 
 function parseRoute() {
   const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
   const params = new URLSearchParams(query);
   const file = path.match(/^\/files\/([^/]+)$/);
-  if (file) return { view: "detail", fileId: decodeURIComponent(file[1]) };
+  if (file) {
+    try {
+      return { view: "detail", fileId: decodeURIComponent(file[1]) };
+    } catch {
+      return { view: "files" }; // a mangled link: the list is the best answer
+    }
+  }
   if (path === "/search") return { view: "search", query: params.get("q") ?? "" };
   return { view: "files" };
 }
@@ -62,6 +70,7 @@ function signOut(message) {
 }
 
 async function route() {
+  const current = ++navigation;
   leaveView();
   leaveView = () => {};
   clearError();
@@ -73,9 +82,10 @@ async function route() {
   try {
     limits ??= await getJson("/api/limits");
   } catch (error) {
-    onError(error);
+    if (current === navigation) onError(error);
     return;
   }
+  if (current !== navigation) return;
   setSignedIn(true);
   const target = parseRoute();
   const context = { limits, onError };

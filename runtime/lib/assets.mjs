@@ -3,7 +3,8 @@
 // path matches `run_worker_first`; everything else goes to the Worker. Files are read from disk on
 // each request, so edits show without a restart, as with wrangler dev.
 //
-// Covered: GET/HEAD only (other methods go to the Worker), html_handling "auto-trailing-slash"
+// Covered: paths decoded per segment with canonical re-encoding (307 otherwise), 405 for a method
+// other than GET/HEAD on an asset's path (other paths go to the Worker), html_handling "auto-trailing-slash"
 // (the default) and "none", not_found_handling "none" / "404-page" / "single-page-application",
 // run_worker_first as a boolean or patterns with `*` and `!` exclusions, strong ETags with
 // If-None-Match -> 304, and production's `cache-control: public, max-age=0, must-revalidate`.
@@ -34,6 +35,23 @@ const CONTENT_TYPES = {
 const NEVER_SERVED = new Set([".assetsignore", "_headers", "_redirects", "_worker.js"]);
 const CACHE_CONTROL = "public, max-age=0, must-revalidate";
 
+// Each segment decoded on its own (a malformed escape stays as it is), then runs of slashes
+// collapsed, so "//host" can never become a protocol-relative redirect.
+function decodePath(pathname) {
+  const decode = (segment) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      return segment;
+    }
+  };
+  return pathname.split("/").map(decode).join("/").replace(/\/+/g, "/");
+}
+
+function encodePath(pathname) {
+  return pathname.split("/").map(encodeURIComponent).join("/");
+}
+
 // A run_worker_first pattern: `*` matches any run of characters, `/` included.
 function patternToRegExp(pattern) {
   const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*");
@@ -56,21 +74,23 @@ export class AssetServer {
 
   // The asset's Response, or null when the request belongs to the Worker.
   async respond(request) {
-    if (request.method !== "GET" && request.method !== "HEAD") return null;
-    let pathname;
-    try {
-      pathname = decodeURIComponent(new URL(request.url).pathname);
-    } catch {
-      return null;
+    const url = new URL(request.url);
+    // run_worker_first patterns see the path as sent, before any decoding.
+    if (this.workerFirst(url.pathname)) return null;
+    const pathname = decodePath(url.pathname);
+    if (pathname.split("/").some((segment) => segment === "." || segment === "..")) return null;
+    const match = (await this.#resolve(pathname)) ?? (await this.#notFound(request, pathname));
+    if (!match) return null;
+    // A path that names an asset is the asset router's, whatever the method: it answers 405.
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return new Response("Method Not Allowed", { status: 405, headers: { allow: "GET, HEAD" } });
     }
-    if (this.workerFirst(pathname)) return null;
-    const match = await this.#resolve(pathname);
-    if (match?.redirect) {
-      const location = match.redirect + new URL(request.url).search;
-      return new Response(null, { status: 307, headers: { location, "cache-control": CACHE_CONTROL } });
+    // The canonical URL is the decoded path re-encoded segment by segment; anything else redirects.
+    const canonical = encodePath(match.redirect ?? pathname);
+    if (match.redirect || canonical !== url.pathname) {
+      return new Response(null, { status: 307, headers: { location: canonical + url.search, "cache-control": CACHE_CONTROL } });
     }
-    if (match) return this.#fileResponse(request, match.file, 200);
-    return this.#notFound(request, pathname);
+    return this.#fileResponse(request, match.file, match.status);
   }
 
   async #notFound(request, pathname) {
@@ -78,12 +98,12 @@ export class AssetServer {
       // With a Worker present, only browser navigations get index.html; fetches reach the Worker.
       if (request.headers.get("sec-fetch-mode") !== "navigate") return null;
       const index = await this.#file("/index.html");
-      return index ? this.#fileResponse(request, index, 200) : null;
+      return index ? { file: index, status: 200 } : null;
     }
     if (this.notFoundHandling === "404-page") {
       for (let dir = path.posix.dirname(pathname); ; dir = path.posix.dirname(dir)) {
         const page = await this.#file(path.posix.join(dir, "404.html"));
-        if (page) return this.#fileResponse(request, page, 404);
+        if (page) return { file: page, status: 404 };
         if (dir === "/") break;
       }
     }
@@ -92,24 +112,23 @@ export class AssetServer {
 
   // Maps a URL path to a file or a canonical-URL redirect, as html_handling says.
   async #resolve(pathname) {
-    if (this.htmlHandling === "none") {
-      const file = await this.#file(pathname);
-      return file ? { file } : null;
-    }
+    const found = async (urlPath) => {
+      const file = await this.#file(urlPath);
+      return file ? { file, status: 200 } : null;
+    };
+    if (this.htmlHandling === "none") return found(pathname);
     if (pathname.endsWith("/index.html") && (await this.#file(pathname))) {
       return { redirect: pathname.slice(0, -"index.html".length) };
     }
     if (pathname.endsWith(".html") && (await this.#file(pathname))) return { redirect: pathname.slice(0, -5) };
     if (pathname.endsWith("/")) {
-      const index = await this.#file(`${pathname}index.html`);
-      if (index) return { file: index };
+      const index = await found(`${pathname}index.html`);
+      if (index) return index;
       if (pathname !== "/" && (await this.#file(`${pathname.slice(0, -1)}.html`))) return { redirect: pathname.slice(0, -1) };
       return null;
     }
-    const exact = await this.#file(pathname);
-    if (exact) return { file: exact };
-    const html = await this.#file(`${pathname}.html`);
-    if (html) return { file: html };
+    const exact = (await found(pathname)) ?? (await found(`${pathname}.html`));
+    if (exact) return exact;
     if (await this.#file(`${pathname}/index.html`)) return { redirect: `${pathname}/` };
     return null;
   }

@@ -23,6 +23,8 @@ const dir = site({
   "docs/index.html": "docs",
   "_headers": "/*\n  x-secret: 1",
   "api/readme.txt": "shadowed",
+  "my notes.txt": "spaced",
+  "[x].txt": "bracketed",
 });
 
 test("a file is served with its type, a strong ETag and production's cache-control", async () => {
@@ -50,11 +52,12 @@ test("auto-trailing-slash: / is index.html, /about is about.html, .html URLs red
 test("misses, other methods, run_worker_first paths and config files go to the Worker", async () => {
   const server = new AssetServer({ directory: dir, runWorkerFirst: ["/api/*", "!/api/public/*"] });
   assert.equal(await get(server, "/health"), null);
-  assert.equal(await get(server, "/app.js", { method: "POST", body: "x" }), null);
+  assert.equal(await get(server, "/nothing-here", { method: "POST", body: "x" }), null);
   assert.equal(await get(server, "/api/readme.txt"), null);
   assert.equal(await get(server, "/_headers"), null);
-  assert.equal(await get(server, "/../../etc/passwd"), null);
-  assert.equal(await get(server, "/%2e%2e/%2e%2e/etc/passwd"), null);
+  for (const escape of ["/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/..%2F..%2Fetc%2Fpasswd", "/x/..%2Fapp.js"]) {
+    assert.equal(await get(server, escape), null, escape);
+  }
   assert.equal((await get(new AssetServer({ directory: dir }), "/api/readme.txt")).status, 200);
 });
 
@@ -70,4 +73,23 @@ test("HEAD has the headers and no body", async () => {
   assert.equal(response.status, 200);
   assert.equal(response.headers.get("content-length"), "5");
   assert.equal(response.body, null);
+});
+
+test("a method other than GET or HEAD on an asset's path is the asset router's 405", async () => {
+  const response = await get(new AssetServer({ directory: dir }), "/app.js", { method: "POST", body: "x" });
+  assert.equal(response.status, 405);
+  assert.equal(response.headers.get("allow"), "GET, HEAD");
+});
+
+test("paths are decoded per segment and redirected to their canonical encoding, never off-site", async () => {
+  const server = new AssetServer({ directory: dir });
+  assert.equal(await (await get(server, "/my%20notes.txt")).text(), "spaced");
+  assert.equal((await get(server, "/[x].txt")).headers.get("location"), "/%5Bx%5D.txt");
+  assert.equal(await (await get(server, "/%5Bx%5D.txt")).text(), "bracketed");
+  const doubled = await get(server, "//about?q=1");
+  assert.equal(doubled.status, 307);
+  assert.equal(doubled.headers.get("location"), "/about?q=1");
+  assert.equal(await get(server, "/%2Fevil.example/..%2Findex.html"), null);
+  const slashy = await get(server, "/%2F%2Fevil.example%2Fabout");
+  assert.ok(!slashy?.headers.get("location")?.startsWith("//"), "no protocol-relative redirect");
 });

@@ -20,6 +20,7 @@ export function renderDetail(main, fileId, { limits, onError }) {
   let active = true;
   let pollTimer = null;
   let objectUrl = null;
+  let shownStatus = null;
   const streaming = new AbortController();
   main.replaceChildren(h("p", { class: "hint" }, "Loading…"));
 
@@ -32,8 +33,9 @@ export function renderDetail(main, fileId, { limits, onError }) {
       return;
     }
     if (!active) return;
+    // Re-rendered only when the status moves, so the live region is not re-announced every poll.
     if (!main.querySelector(".detail")) renderPage(file);
-    else renderAnalysis(file);
+    else if (file.status !== shownStatus) renderAnalysis(file);
     if (file.status === "pending") pollTimer = setTimeout(load, POLL_MS);
   }
 
@@ -94,6 +96,7 @@ export function renderDetail(main, fileId, { limits, onError }) {
   }
 
   function renderAnalysis(file) {
+    shownStatus = file.status;
     main.querySelector("#file-status")?.replaceChildren(statusBadge(file.status));
     const result = file.ai_analysis ?? {};
     const parts = [];

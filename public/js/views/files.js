@@ -80,34 +80,47 @@ export function renderFiles(main, { limits, onError }) {
       const upload = new FileUpload(file, limits);
       uploads.push(upload);
       uploadList.append(uploadRow(upload));
-      upload.addEventListener(
-        "change",
-        () => {
-          if (upload.state === "done") {
-            announce(`${file.name} uploaded`);
-            refresh();
-          } else if (upload.state === "failed") announce(`${file.name} failed: ${upload.detail}`);
-        },
-        { signal },
-      );
       upload.start();
     }
   }
 
   function uploadRow(upload) {
-    const progress = h("progress", { max: 1, value: upload.fraction, "aria-label": `Upload progress of ${upload.file.name}` });
+    const name = upload.file.name;
+    const progress = h("progress", { max: 1, value: upload.fraction, "aria-label": `Upload progress of ${name}` });
     const state = h("span", { class: "state" });
-    const resume = h("button", { type: "button", class: "secondary", hidden: true, onclick: () => upload.resume() }, "Resume");
-    const row = h("li", { class: "upload card", dataset: { name: upload.file.name } }, h("span", { class: "name" }, upload.file.name), h("span", { class: "row" }, state, resume), progress);
+    const again = h("button", { type: "button", class: "secondary", onclick: () => upload.resume() });
+    const cancel = h("button", { type: "button", class: "secondary", "aria-label": `Cancel ${name}`, onclick: () => upload.cancel() }, "Cancel");
+    const row = h("li", { class: "upload card", tabindex: "-1", dataset: { name } }, h("span", { class: "name" }, name), h("span", { class: "row" }, state, again, cancel), progress);
+    let shown = upload.state;
     const paint = () => {
       progress.value = upload.fraction;
       const percent = Math.round(upload.fraction * 100);
       progress.setAttribute("aria-valuetext", `${percent}%`);
       row.dataset.state = upload.state;
+      if (upload.uploadId) row.dataset.uploadId = upload.uploadId;
       row.classList.toggle("failed", upload.state === "failed");
-      const words = { queued: "waiting", uploading: `${percent}%${upload.detail ? ` · ${upload.detail}` : ""}`, done: "100% · uploaded", failed: upload.detail };
+      const words = {
+        queued: "waiting",
+        uploading: `${percent}%${upload.detail ? ` · ${upload.detail}` : ""}`,
+        done: "100% · uploaded",
+        failed: upload.detail,
+        cancelled: "cancelled",
+      };
       state.textContent = words[upload.state];
-      resume.hidden = !(upload.state === "failed" && upload.multipart && upload.uploadId);
+      again.textContent = upload.resumable ? "Resume" : "Retry";
+      again.setAttribute("aria-label", `${again.textContent} ${name}`);
+      const focused = document.activeElement;
+      again.hidden = upload.state !== "failed";
+      cancel.hidden = upload.state !== "uploading" && upload.state !== "failed";
+      // A button that hides itself must not drop keyboard focus to the page.
+      if ((focused === again || focused === cancel) && focused.hidden) (cancel.hidden ? (again.hidden ? row : again) : cancel).focus();
+      if (upload.state !== shown) {
+        shown = upload.state;
+        if (shown === "done") {
+          announce(`${name} uploaded`);
+          refresh();
+        } else if (shown === "failed") announce(`${name} failed: ${upload.detail}`);
+      }
     };
     upload.addEventListener("change", paint, { signal });
     paint();
@@ -115,32 +128,43 @@ export function renderFiles(main, { limits, onError }) {
   }
 
   function turnPage(step) {
-    page = Math.max(0, page + step);
-    refresh();
+    const target = page + step;
+    if (target < 0 || (step > 0 && !cursors[target])) return;
+    refresh(target);
   }
 
-  async function refresh() {
+  // Loads page `target` (default: the current one); the page number changes only once it loaded.
+  async function refresh(target = page) {
     clearTimeout(pollTimer);
     const mine = ++refreshes;
-    const cursor = cursors[page];
     const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-    if (cursor) query.set("cursor", cursor);
+    if (cursors[target]) query.set("cursor", cursors[target]);
+    newer.disabled = older.disabled = true;
     let listing;
     try {
-      [listing] = await Promise.all([getJson(`/api/files?${query}`), renderStats(statsPanel).catch(onError)]);
+      [listing] = await Promise.all([getJson(`/api/files?${query}`), renderStats(statsPanel).catch((e) => active && onError(e))]);
     } catch (error) {
-      onError(error);
+      if (active && mine === refreshes) {
+        onError(error);
+        paintPager(page, cursors[page + 1]);
+      }
       return;
     }
     // A later refresh (an upload finishing, a page turn) supersedes this one.
     if (!active || mine !== refreshes) return;
+    page = target;
     cursors[page + 1] = listing.next_cursor;
     tableBody.replaceChildren(...listing.items.map(fileRow));
     empty.hidden = listing.items.length > 0 || page > 0;
-    newer.disabled = page === 0;
-    older.disabled = !listing.next_cursor;
-    pageLabel.textContent = `Page ${page + 1}`;
+    paintPager(page, listing.next_cursor);
     if (listing.items.some((item) => item.status === "pending")) pollTimer = setTimeout(refresh, POLL_MS);
+  }
+
+  function paintPager(current, nextCursor) {
+    newer.disabled = current === 0;
+    older.disabled = !nextCursor;
+    const label = `Page ${current + 1}`;
+    if (pageLabel.textContent !== label) pageLabel.textContent = label; // live region: only real changes
   }
 
   refresh();
@@ -153,6 +177,7 @@ export function renderFiles(main, { limits, onError }) {
 
 // On sign-out: another user's uploads must not show.
 export function forgetUploads() {
+  for (const upload of uploads) upload.cancel();
   uploads.length = 0;
 }
 
