@@ -229,6 +229,22 @@ class Bench:
             "cached_read": sequential_round_trips(self.edgefiles.trace(read)),
         }
 
+    def static_asset(self) -> None:
+        """The web app's files are answered by the asset router without running Python: a module
+        (GET /js/main.js) against the smallest Python route (GET /health, no binding calls), alternating."""
+        size = len(self.ef.get("/js/main.js").content)
+        ours, base = alternate(
+            200,
+            lambda: timed(lambda: self.ef.get("/js/main.js"), 200),
+            lambda: timed(lambda: self.ef.get("/health"), 200),
+        )
+        self.results["static_asset"] = {
+            "bytes": size,
+            "asset": summary(ours),
+            "python_health": summary(base),
+            "ratio": statistics.median(ours) / statistics.median(base),
+        }
+
 
 def optimisation(after: Runtime, before: Runtime) -> dict:
     """The same requests against two builds that differ only in the optimisation, alternating."""
@@ -338,6 +354,11 @@ def print_table(results: dict) -> None:
     )
     for name, row in results["critical_path"].items():
         print(f"== critical path, {name}: {row['count']} sequential round trips: {' -> '.join(row['steps'])}")
+    row = results["static_asset"]
+    print(
+        f"== static asset (GET /js/main.js, {row['bytes']} B, no Python) median {row['asset']['median_ms']:.2f} ms"
+        f" | GET /health in Python median {row['python_health']['median_ms']:.2f} ms | ratio {row['ratio']:.2f}"
+    )
     print("== optimisation: API keys verified once per isolate (AUTH_CACHE_SECONDS=60) vs a D1 lookup per request")
     for name, row in results["optimisation"].items():
         print(
@@ -402,6 +423,7 @@ def main() -> None:
                 bench.throughput,
                 bench.consumer,
                 bench.critical_path,
+                bench.static_asset,
                 bench.memory,
             ):
                 print(f"running {step.__name__} ...", flush=True)

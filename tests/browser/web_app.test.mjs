@@ -200,10 +200,19 @@ describe("web app", () => {
     const id = decodeURIComponent(page.url().split("#/files/")[1]);
     const { summary } = await (await worker.api(key, `/api/files/${id}/summary`)).json();
     await page.locator("#summary", { hasText: summary }).waitFor();
+    // The AI binding sends a token every few milliseconds: the text must grow on screen piece by
+    // piece, not appear at the end.
+    await page.evaluate(() => {
+      window.__summaryLengths = [];
+      const output = document.querySelector("#summary");
+      new MutationObserver(() => window.__summaryLengths.push(output.textContent.length)).observe(output, { childList: true, characterData: true, subtree: true });
+    });
     await page.getByRole("button", { name: "Summarize now" }).click();
     await page.getByRole("button", { name: "Summarize now" }).and(page.locator(":enabled")).waitFor();
     const streamed = await page.locator("#summary").textContent();
     assert.match(streamed, /revenue|Europe|users/);
+    const growing = (await page.evaluate(() => window.__summaryLengths)).filter((n) => n > 0 && n < streamed.length);
+    assert.ok(growing.length >= 2, `the summary appeared in ${growing.length + 1} step(s)`);
   });
 
   test("a signed link is created with the chosen expiry, copied, and opens without a key", async () => {

@@ -65,11 +65,18 @@ function summarize(inputs) {
   return `Summary: ${words.slice(-limit).join(" ")}`.trim();
 }
 
+// A model produces tokens over time; so does the stand-in, a few milliseconds apart, so that a
+// client (or a Worker that buffered by mistake) behaves as it would against the real thing.
+const TOKEN_INTERVAL_MS = 15;
+
 function eventStream(text) {
   const encoder = new TextEncoder();
   const pieces = text.match(/\S+\s*/g) ?? [];
+  let first = true;
   return new ReadableStream({
-    pull(controller) {
+    async pull(controller) {
+      if (!first) await new Promise((resolve) => setTimeout(resolve, TOKEN_INTERVAL_MS));
+      first = false;
       const piece = pieces.shift();
       if (piece === undefined) {
         controller.enqueue(encoder.encode("data: [DONE]\n\n"));
