@@ -1,10 +1,10 @@
 // Wires the pieces together: config -> bundle + miniflare + interpreter -> env -> HTTP server.
 import path from "node:path";
+import { AssetServer } from "./assets.mjs";
 import { buildBundle, findSdk } from "./bundle.mjs";
 import { loadConfig, loadDevVars } from "./config.mjs";
 import { ExecutionContext, buildEnv } from "./env.mjs";
 import { log, logError, sinceStart, step } from "./log.mjs";
-import { AssetServer } from "./assets.mjs";
 import { applyMigrations, startMiniflare } from "./miniflare-host.mjs";
 import { armFault, clearFaults, getTrace, listFaults, listTraces, runTraced, Trace } from "./observe.mjs";
 import { entrypointHelper, PythonWorker } from "./python/interpreter.mjs";
@@ -155,6 +155,7 @@ export async function startRuntime({
     const asset = assets && (await assets.respond(request));
     if (asset) {
       await writeWebResponse(asset, res, { head: req.method === "HEAD" });
+      finish(); // a 405 leaves the body unread
       log(`${req.method} ${url.pathname}${url.search} ${asset.status} (asset, ${ms(started)} ms)`);
       return;
     }

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
-import { loadConfig } from "../lib/config.mjs";
+import { ConfigError, loadConfig } from "../lib/config.mjs";
 
 const probe = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../tests/probe_worker/wrangler.toml");
 
@@ -22,4 +24,30 @@ test("D1 is keyed by database_id, the id wrangler uses locally", () => {
   const [db] = loadConfig(probe).d1;
   assert.equal(db.id, "11111111-2222-3333-4444-555555555555");
   assert.equal(db.migrationsTable, "d1_migrations");
+});
+
+function configWith(extra) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "config-"));
+  const file = path.join(dir, "wrangler.toml");
+  fs.writeFileSync(file, `name = "w"\nmain = "src/entry.py"\ncompatibility_flags = ["python_workers"]\n${extra}`);
+  return file;
+}
+
+test("[assets] takes production's defaults and resolves the directory beside wrangler.toml", () => {
+  const file = configWith('[assets]\ndirectory = "public"\nrun_worker_first = ["/api/*"]\n');
+  assert.deepEqual(loadConfig(file).assets, {
+    directory: path.join(path.dirname(file), "public"),
+    runWorkerFirst: ["/api/*"],
+    htmlHandling: "auto-trailing-slash",
+    notFoundHandling: "none",
+  });
+  assert.equal(loadConfig(configWith("")).assets, null);
+});
+
+test("an ASSETS binding is refused with one clear line, not silently left out", () => {
+  assert.throws(() => loadConfig(configWith('[assets]\ndirectory = "public"\nbinding = "ASSETS"\n')), (error) => {
+    assert.ok(error instanceof ConfigError);
+    assert.match(error.message, /binding "ASSETS" is not supported by the local runtime/);
+    return true;
+  });
 });
