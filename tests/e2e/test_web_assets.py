@@ -81,4 +81,3 @@ def test_limits_tell_the_client_what_this_deployment_accepts(users: UserFactory)
     assert limits["max_file_size"] == MAX_FILE_SIZE
     assert "text/plain" in limits["allowed_content_types"]
     assert limits["link_lifetime_seconds"] == {"min": 60, "max": 7 * 24 * 3600}
-
