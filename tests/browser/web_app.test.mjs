@@ -193,6 +193,21 @@ describe("web app", () => {
     assert.ok(!listed.items.some((item) => item.filename === file.name));
   });
 
+  test("a file dropped on the drop zone is uploaded", async () => {
+    const dataTransfer = await page.evaluateHandle(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(["dropped onto the page"], "dropped.txt", { type: "text/plain" }));
+      return transfer;
+    });
+    const zone = page.locator(".dropzone");
+    await zone.dispatchEvent("dragenter", { dataTransfer });
+    assert.equal(await zone.evaluate((el) => el.classList.contains("dragging")), true);
+    await zone.dispatchEvent("drop", { dataTransfer });
+    await page.locator('li.upload[data-name="dropped.txt"][data-state="done"]').waitFor();
+    await fileRow("dropped.txt").waitFor();
+    assert.equal(await zone.evaluate((el) => el.classList.contains("dragging")), false);
+  });
+
   test("the text file's page: preview, summary streamed on request", async () => {
     await fileRow(files.notes.name).getByRole("link").click();
     await page.getByRole("heading", { name: files.notes.name, level: 1 }).waitFor();
