@@ -8,11 +8,14 @@
 // (the default) and "none", not_found_handling "none" / "404-page" / "single-page-application",
 // run_worker_first as a boolean or patterns with `*` and `!` exclusions, strong ETags with
 // If-None-Match -> 304, and production's `cache-control: public, max-age=0, must-revalidate`.
-// Not covered: the `_headers` and `_redirects` files (never served, not applied), the ASSETS
-// binding (refused at start-up by config.mjs) and .assetsignore beyond "never serve it".
+// `_headers` is applied to every response the asset router gives (asset-headers.mjs). Not
+// covered: `_redirects` (never served, not applied), the ASSETS binding (refused at start-up by
+// config.mjs) and .assetsignore beyond "never serve it".
 import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
+import { applyHeaderRules, parseHeadersFile } from "./asset-headers.mjs";
+import { logError } from "./log.mjs";
 
 const CONTENT_TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -74,6 +77,33 @@ export class AssetServer {
 
   // The asset's Response, or null when the request belongs to the Worker.
   async respond(request) {
+    const response = await this.#route(request);
+    return response && applyHeaderRules(await this.#headerRules(), new URL(request.url), response);
+  }
+
+  // The rules of `_headers`, re-read when the file changes; a broken file is reported once and
+  // applies nothing, as wrangler skips what it cannot parse.
+  async #headerRules() {
+    const file = path.join(this.directory, "_headers");
+    let stat;
+    try {
+      stat = await fs.stat(file);
+    } catch {
+      return [];
+    }
+    if (this.headersCache?.mtimeMs !== stat.mtimeMs) {
+      let rules = [];
+      try {
+        rules = parseHeadersFile(await fs.readFile(file, "utf8"));
+      } catch (error) {
+        logError(`${file}: ${error.message}; no custom headers applied`);
+      }
+      this.headersCache = { mtimeMs: stat.mtimeMs, rules };
+    }
+    return this.headersCache.rules;
+  }
+
+  async #route(request) {
     const url = new URL(request.url);
     // run_worker_first patterns see the path as sent, before any decoding.
     if (this.workerFirst(url.pathname)) return null;

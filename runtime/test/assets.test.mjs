@@ -93,3 +93,11 @@ test("paths are decoded per segment and redirected to their canonical encoding, 
   const slashy = await get(server, "/%2F%2Fevil.example%2Fabout");
   assert.ok(!slashy?.headers.get("location")?.startsWith("//"), "no protocol-relative redirect");
 });
+
+test("_headers applies to the router's answers, never served itself", async () => {
+  const server = new AssetServer({ directory: dir, runWorkerFirst: ["/api/*"] });
+  assert.equal((await get(server, "/app.js")).headers.get("x-secret"), "1");
+  assert.equal((await get(server, "/about.html")).headers.get("x-secret"), "1"); // the 307 too
+  assert.equal(await get(server, "/_headers"), null);
+  assert.equal(await get(server, "/api/readme.txt"), null); // the Worker's answers are its own
+});

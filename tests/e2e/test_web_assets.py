@@ -65,7 +65,7 @@ def test_other_methods_on_an_assets_path_are_405_as_at_the_edge(edgefiles: Runti
 
 
 def test_every_file_in_public_is_reachable(edgefiles: Runtime) -> None:
-    files = [p for p in PUBLIC.rglob("*") if p.is_file()]
+    files = [p for p in PUBLIC.rglob("*") if p.is_file() and p.name != "_headers"]
     assert len(files) > 5
     for file in files:
         path = "/" + file.relative_to(PUBLIC).as_posix()
@@ -81,3 +81,12 @@ def test_limits_tell_the_client_what_this_deployment_accepts(users: UserFactory)
     assert limits["max_file_size"] == MAX_FILE_SIZE
     assert "text/plain" in limits["allowed_content_types"]
     assert limits["link_lifetime_seconds"] == {"min": 60, "max": 7 * 24 * 3600}
+
+
+def test_headers_file_protects_the_app_but_not_the_api(edgefiles: Runtime) -> None:
+    page = edgefiles.client.get("/")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert edgefiles.client.get("/_headers").status_code == 404
+    assert "x-frame-options" not in edgefiles.client.get("/health").headers
