@@ -283,6 +283,11 @@ describe("web app", () => {
     await fileRow(files.image.name).waitFor();
     assert.equal(await fileRow(files.notes.name).count(), 0);
     assert.equal((await worker.api(key, `/api/files/${id}`)).status, 404);
+    // An old link to the deleted file says so, and leads back.
+    await page.goto(`${worker.url}/#/files/${encodeURIComponent(id)}`);
+    await page.getByRole("heading", { name: "File not found" }).waitFor();
+    await page.getByRole("link", { name: "Back to your files" }).click();
+    await page.getByRole("heading", { name: "Upload files" }).waitFor();
   });
 
   test("accessible: every control has a name, focus is visible", async () => {
@@ -298,6 +303,13 @@ describe("web app", () => {
     await page.keyboard.press("Tab");
     const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
     assert.notEqual(outline, "none");
+    // The file picker is reached by keyboard, and its drop zone shows the focus.
+    await page.getByRole("link", { name: "Skip to content" }).focus();
+    for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement.id)) !== "file-input"; i += 1) {
+      await page.keyboard.press("Tab");
+    }
+    assert.equal(await page.evaluate(() => document.activeElement.id), "file-input");
+    assert.notEqual(await page.locator(".dropzone").evaluate((el) => getComputedStyle(el).outlineStyle), "none");
   });
 
   test("usable at phone width: nothing overflows sideways", async () => {

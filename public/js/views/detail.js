@@ -1,6 +1,6 @@
 // A file's page: facts, preview (images, text), AI results with a streamed summary, signed
 // links and delete.
-import { call, getJson, readEventStream, sendJson } from "../api.js";
+import { ApiError, call, getJson, readEventStream, sendJson } from "../api.js";
 import { announce, formatBytes, formatDate, h, statusBadge } from "../dom.js";
 
 const TEXT_TYPES = new Set(["text/plain", "text/markdown", "text/csv", "application/json"]);
@@ -29,7 +29,13 @@ export function renderDetail(main, fileId, { limits, onError }) {
     try {
       file = await getJson(path);
     } catch (error) {
-      if (active) onError(error);
+      if (!active) return;
+      if (error instanceof ApiError && error.status === 404) {
+        // Deleted, never existed, or someone else's: the API answers all three the same way.
+        main.replaceChildren(
+          h("section", { class: "card" }, h("h1", {}, "File not found"), h("p", {}, "It may have been deleted. ", h("a", { href: "#/" }, "Back to your files"))),
+        );
+      } else onError(error);
       return;
     }
     if (!active) return;
