@@ -96,6 +96,7 @@ export function renderDetail(main, fileId, { limits, onError }) {
         preview.replaceChildren(h("p", { class: "empty" }, "No preview for this type of file."));
       }
     } catch (error) {
+      if (!active) return;
       preview.replaceChildren(h("p", { class: "empty" }, "The preview could not be loaded."));
       onError(error);
     }
