@@ -30,17 +30,24 @@ function authHeaders(extra = {}) {
   return { authorization: `Bearer ${session.key}`, ...extra };
 }
 
+// The body when it is problem details, else a problem made from the status line.
+function asProblem(body, status, statusText) {
+  if (body && typeof body.title === "string") return body;
+  return { title: statusText || `HTTP ${status}`, status };
+}
+
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null; // not JSON after all: the status line will have to do
+  }
+}
+
 async function problemFrom(response) {
   const type = response.headers.get("content-type") ?? "";
-  if (type.includes("json")) {
-    try {
-      const body = await response.json();
-      if (body && typeof body.title === "string") return body;
-    } catch {
-      // Not JSON after all: fall through to the status line.
-    }
-  }
-  return { title: response.statusText || `HTTP ${response.status}`, status: response.status };
+  const body = type.includes("json") ? parseJson(await response.text()) : null;
+  return asProblem(body, response.status, response.statusText);
 }
 
 // fetch with the API key; resolves to the Response when it is a success, throws ApiError otherwise.
@@ -80,14 +87,9 @@ export function sendWithProgress(path, { method, body, headers = {}, onProgress,
     xhr.responseType = "text";
     xhr.upload.onprogress = (event) => onProgress?.(event.loaded);
     xhr.onload = () => {
-      let parsed = null;
-      try {
-        parsed = xhr.responseText ? JSON.parse(xhr.responseText) : null;
-      } catch {
-        parsed = null;
-      }
+      const parsed = xhr.responseText ? parseJson(xhr.responseText) : null;
       if (xhr.status >= 200 && xhr.status < 300) resolve(parsed);
-      else reject(new ApiError(xhr.status, parsed?.title ? parsed : { title: `HTTP ${xhr.status}` }));
+      else reject(new ApiError(xhr.status, asProblem(parsed, xhr.status, xhr.statusText)));
     };
     xhr.onerror = () => reject(new ApiError(0, { title: "Network error", detail: "The upload was interrupted." }));
     xhr.onabort = () => reject(new DOMException("Upload cancelled", "AbortError"));

@@ -153,12 +153,13 @@ export async function startRuntime({
     }
     const { request, finish } = toWebRequest(req, { port });
     const asset = assets && (await assets.respond(request));
-    if (asset) {
-      await writeWebResponse(asset, res, { head: req.method === "HEAD" });
-      finish(); // a 405 leaves the body unread
-      log(`${req.method} ${url.pathname}${url.search} ${asset.status} (asset, ${ms(started)} ms)`);
-      return;
-    }
+    const response = asset ?? (await workerResponse(req, url, request));
+    await writeWebResponse(response, res, { head: req.method === "HEAD" });
+    finish(); // drops whatever body the Worker (or the asset router's 405) left unread
+    log(`${req.method} ${url.pathname}${url.search} ${response.status} (${asset ? "asset, " : ""}${ms(started)} ms)`);
+  }
+
+  async function workerResponse(req, url, request) {
     const trace = new Trace("fetch", `${req.method} ${url.pathname}`);
     let response;
     try {
@@ -173,10 +174,7 @@ export async function startRuntime({
       });
     }
     trace.finish();
-    if (testMode) response = withHeader(response, TRACE_HEADER, trace.id);
-    await writeWebResponse(response, res, { head: req.method === "HEAD" });
-    finish();
-    log(`${req.method} ${url.pathname}${url.search} ${response.status} (${ms(started)} ms)`);
+    return testMode ? withHeader(response, TRACE_HEADER, trace.id) : response;
   }
 
   async function control(req, res, url) {

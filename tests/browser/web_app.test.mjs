@@ -68,6 +68,14 @@ describe("web app", () => {
     await worker?.stop();
   });
 
+  // Chromium's own network throttling on the page; detach the returned session to lift it.
+  async function throttleUploads(bytesPerSecond) {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
+    return cdp;
+  }
+
   const uploadRow = (name) => page.locator(`li.upload[data-name="${name}"]`);
   const fileRow = (name) => page.locator("#file-list tbody tr", { has: page.getByRole("link", { name, exact: true }) });
 
@@ -141,10 +149,8 @@ describe("web app", () => {
       };
       new MutationObserver(watch).observe(document.querySelector(".uploads"), { subtree: true, attributes: true, childList: true, characterData: true });
     });
-    // Uploads at 16 MiB/s (Chromium's own throttling), so part 1 takes long enough to report progress.
-    const cdp = await context.newCDPSession(page);
-    await cdp.send("Network.enable");
-    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 16 * 1024 * 1024 });
+    // Uploads at 16 MiB/s, so part 1 takes long enough to report progress.
+    const cdp = await throttleUploads(16 * 1024 * 1024);
     await page.locator("#file-input").setInputFiles([files.big]);
     const row = uploadRow(files.big.name);
     await page.locator('li.upload[data-name="big.bin"][data-state="failed"]').waitFor();
@@ -170,9 +176,7 @@ describe("web app", () => {
   });
 
   test("cancelling a multipart upload stops it and aborts it on the server", async () => {
-    const cdp = await context.newCDPSession(page);
-    await cdp.send("Network.enable");
-    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 1024 * 1024 });
+    const cdp = await throttleUploads(1024 * 1024);
     const file = { ...files.big, name: "cancelled.bin" };
     await page.locator("#file-input").setInputFiles([file]);
     const row = uploadRow(file.name);
