@@ -42,8 +42,12 @@ browser:
 migrate: install
 	CI=true WRANGLER_SEND_METRICS=false npx wrangler d1 migrations apply DB --local --persist-to $(PERSIST_TO)
 
+# /__scheduled runs the reconciler for anyone who reaches the port, so it is off unless asked
+# for: `make dev TEST_SCHEDULED=1`.
+TEST_SCHEDULED ?=
 dev: install migrate
-	npm run dev -- --port $(PORT) --persist-to $(PERSIST_TO) --test-scheduled
+	scripts/ensure-dev-vars .dev.vars
+	npm run dev -- --port $(PORT) --persist-to $(PERSIST_TO)$(if $(TEST_SCHEDULED), --test-scheduled)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -80,7 +84,7 @@ openapi: install
 # Mints an API key for USER against the running `make dev` (ADMIN_TOKEN from .dev.vars).
 key:
 	@test -n "$(USER)" || (echo "usage: make key USER=alice" >&2; exit 2)
-	@test -f .dev.vars || (echo "make key: copy .dev.vars.example to .dev.vars first" >&2; exit 2)
+	@test -f .dev.vars || (echo "make key: start make dev first (it writes .dev.vars)" >&2; exit 2)
 	@token=$$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars | tr -d '"'); \
 	curl -sS -X POST -H "authorization: Bearer $$token" -H 'content-type: application/json' \
 	  -d '{"user_id": "$(USER)"}' http://127.0.0.1:$(PORT)/api/admin/keys; echo

@@ -21,7 +21,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "tests"))
 from runtime_harness import ROOT, Runtime, running, wait_for
 
-ADMIN = "bench-admin-token"
+ADMIN = "bench-admin-token-0123456789abcdef-0123"
 KiB, MiB = 1024, 1024 * 1024
 OCTET_STREAM = {"content-type": "application/octet-stream"}
 EDGEFILES_ARGS = [f"--var=ADMIN_TOKEN:{ADMIN}", "--var=SIGNING_KEY:bench-signing-key-0123456789abcdef"]

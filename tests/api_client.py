@@ -7,7 +7,7 @@ import httpx
 
 from runtime_harness import Runtime
 
-ADMIN_TOKEN = "test-admin-token"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef-0123"
 SIGNING_KEY = "test-signing-key-0123456789abcdef"
 MAX_FILE_SIZE = 2 * 1024 * 1024
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-def _database(state: Path, kind: str) -> sqlite3.Connection:
+def database(state: Path, kind: str) -> sqlite3.Connection:
     folder = state / "v3" / kind
     [path] = [p for p in folder.glob("*/*.sqlite") if p.name != "metadata.sqlite"]
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -20,10 +20,10 @@ class Snapshot:
 
     @classmethod
     def read(cls, state: Path) -> "Snapshot":
-        with closing(_database(state, "d1")) as d1:
+        with closing(database(state, "d1")) as d1:
             rows = d1.execute("SELECT r2_key, user_id, size_bytes, status FROM files WHERE deleted_at IS NULL")
             live = {key: (user, size, status) for key, user, size, status in rows}
-        with closing(_database(state, "r2")) as r2:
+        with closing(database(state, "r2")) as r2:
             objects = dict(r2.execute("SELECT key, size FROM _mf_objects WHERE key LIKE 'uploads/%'"))
         return cls(live, objects)
 

@@ -49,6 +49,8 @@ class Runtime:
     log_path: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     extra_args: list[str] = field(default_factory=list)
+    # Test mode adds the control routes (/__runtime/..., /__scheduled); off, it runs as `make dev` does.
+    test_mode: bool = True
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     client: httpx.Client | None = None
@@ -67,7 +69,12 @@ class Runtime:
         self.port = free_port()
         env = {**os.environ, "VIRTUAL_ENV": str(ROOT / ".venv"), **self.extra_env}
         command = ["node", str(CLI), "--config", str(self.config), "--port", str(self.port)]
-        command += ["--persist-to", str(self.persist_to), "--test-mode", *self.extra_args]
+        command += [
+            "--persist-to",
+            str(self.persist_to),
+            *(["--test-mode"] if self.test_mode else []),
+            *self.extra_args,
+        ]
         self.log_file = self.log_path.open("ab")
         # Its own process group, so a test can kill the runtime together with its workerd child.
         self.process = subprocess.Popen(
@@ -79,7 +86,7 @@ class Runtime:
             if self.process.poll() is not None:
                 raise RuntimeError(f"runtime exited with {self.process.returncode}:\n{self.log_tail()}")
             with contextlib.suppress(httpx.TransportError):
-                if self.client.get("/__runtime/health").status_code == 200:
+                if self.client.get("/__runtime/health" if self.test_mode else "/health").status_code == 200:
                     return self
             time.sleep(0.2)
         self.stop()
@@ -152,9 +159,9 @@ class Runtime:
 
 @contextlib.contextmanager
 def running(
-    config: Path, persist_to: Path, log_path: Path, args: list[str] | None = None, **env: str
+    config: Path, persist_to: Path, log_path: Path, args: list[str] | None = None, test_mode: bool = True, **env: str
 ) -> Iterator[Runtime]:
-    runtime = Runtime(config, persist_to, log_path, extra_env=env, extra_args=args or []).start()
+    runtime = Runtime(config, persist_to, log_path, extra_env=env, extra_args=args or [], test_mode=test_mode).start()
     try:
         yield runtime
     finally:

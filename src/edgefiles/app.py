@@ -17,6 +17,7 @@ from edgefiles.api.openapi import OPENAPI
 from edgefiles.api.responses import json_response, problem_response
 from edgefiles.api.routes import ROUTES
 from edgefiles.api.routing import ADMIN, PUBLIC, Router
+from edgefiles.domain.identifiers import check_path_parameters
 from edgefiles.domain.problems import Problem, internal_error
 from edgefiles.services.container import Services
 from edgefiles.services.database import SchemaOutOfDate
@@ -70,6 +71,7 @@ async def _dispatch(ctx: RequestContext) -> Response:
         authenticate_admin(ctx)
     elif route.access != PUBLIC:
         await authenticate_user(ctx)
+    check_path_parameters(params)
     return await route.handler(ctx, **params)
 
 
@@ -85,6 +87,8 @@ async def handle_request(request: Any, env: Any) -> Response:
         response = problem_response(internal_error(), ctx.path)
     # Headers of a Response we built are mutable; set the id on the JS object directly.
     response.js_object.headers.set("x-request-id", ctx.request_id)
+    # No response of the API is meant to be sniffed into another type.
+    response.js_object.headers.set("x-content-type-options", "nosniff")
     line = {
         "event": "request",
         "method": ctx.method,

@@ -10,7 +10,7 @@ import { chromium } from "playwright-core";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const ARTIFACTS = path.join(ROOT, "test-results");
-const ADMIN_TOKEN = "browser-test-admin-token";
+const ADMIN_TOKEN = "browser-test-admin-token-0123456789abcdef";
 const START_TIMEOUT_MS = 90_000;
 // Never a downloaded browser: the distribution's Chromium, installed by `make test`.
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -45,7 +45,7 @@ export async function startWorker(vars = {}) {
   const logPath = path.join(ARTIFACTS, "browser-runtime.log");
   const log = fs.openSync(logPath, "w");
   const args = ["runtime/bin/pyworker-dev.mjs", "--port", String(port), "--persist-to", state, "--test-mode"];
-  for (const [name, value] of Object.entries({ ADMIN_TOKEN, SIGNING_KEY: "browser-test-signing-key-0123456789", ...vars })) {
+  for (const [name, value] of Object.entries({ ADMIN_TOKEN, SIGNING_KEY: "browser-test-signing-key-0123456789abcdef", ...vars })) {
     args.push("--var", `${name}:${value}`);
   }
   const child = spawn(process.execPath, args, {

@@ -126,8 +126,8 @@ def test_delete_removes_everything_once(edgefiles: Runtime, users: UserFactory) 
     assert user.client.get("/api/stats").json()["upload_count"] == 1
     deleted = user.client.delete(file["links"]["self"])
     assert deleted.status_code == 204
-    # the row is marked deleted (UPDATE ... RETURNING), then the rest in parallel
-    assert calls(edgefiles, deleted)[0] == ("DB", "first")
+    # the row is marked deleted and its text purged (one D1 batch), then the rest in parallel
+    assert calls(edgefiles, deleted)[0] == ("DB", "batch")
     assert sorted(calls(edgefiles, deleted)[1:]) == [
         ("CACHE", "delete"),
         ("STORAGE", "delete"),

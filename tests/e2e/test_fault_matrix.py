@@ -56,8 +56,9 @@ SITES = [
     Site("upload/kv-fill", "CACHE.put", do_upload),
     Site("upload/queue-send", "QUEUE.send", do_upload),
     Site("upload/stats-rpc", "USER_STATS.record_upload", do_upload),
-    # The key was verified when the file was made, so the UPDATE ... RETURNING is the next DB.first.
-    Site("delete/d1-mark", "DB.first"),
+    # The key was verified when the file was made, so marking the row deleted (and purging its
+    # text, one batch) is the delete's first D1 call.
+    Site("delete/d1-mark", "DB.batch"),
     Site("delete/r2-delete", "STORAGE.delete"),
     Site("delete/kv-delete", "CACHE.delete"),
     Site("delete/stats-rpc", "USER_STATS.record_delete"),

@@ -44,13 +44,13 @@ def test_same_secret() -> None:
 
 def test_signed_token_round_trip() -> None:
     token = sign("file-1", int(time.time()) + 60, KEY)
-    assert verify(token, KEY, int(time.time())) == "file-1"
+    assert verify(token, KEY, int(time.time()), 3600) == "file-1"
 
 
 def test_expired_token() -> None:
     token = sign("file-1", 1000, KEY)
     with pytest.raises(ExpiredToken):
-        verify(token, KEY, 1000)
+        verify(token, KEY, 1000, 3600)
 
 
 @pytest.mark.parametrize(
@@ -68,4 +68,4 @@ def test_expired_token() -> None:
 def test_altered_tokens_are_invalid(mutate) -> None:
     token = sign("file-1", 9999999999, KEY)
     with pytest.raises(InvalidToken):
-        verify(mutate(token), KEY, 0)
+        verify(mutate(token), KEY, 9999999000, 3600)

@@ -4,7 +4,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
+from edgefiles.domain import validation
+from edgefiles.domain.numbers import is_decimal
+from edgefiles.domain.problems import Problem
 from edgefiles.services.container import Services
+from edgefiles.services.streams import BodyTooLarge, read_limited
 
 
 @dataclass
@@ -31,5 +35,20 @@ class RequestContext:
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)
 
-    async def json_body(self) -> str:
-        return await self.request.text()
+    async def json_body(self, limit: int = validation.MAX_JSON_BODY) -> str:
+        """The body as text, read no further than `limit` bytes (413 beyond, whatever the
+        Content-Length says or omits)."""
+        too_large = Problem(413, f"JSON bodies are limited to {limit} bytes")
+        declared = self.header("content-length")
+        if declared is not None and not is_decimal(declared):
+            raise Problem(400, "Content-Length must be a non-negative integer")
+        if declared is not None and int(declared) > limit:
+            raise too_large
+        try:
+            data = await read_limited(self.request.body, limit)
+        except BodyTooLarge:
+            raise too_large from None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Problem(400, "The body is not UTF-8 text") from None

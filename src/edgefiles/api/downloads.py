@@ -12,6 +12,13 @@ from edgefiles.domain.problems import Problem, not_found
 from edgefiles.domain.ranges import Unsatisfiable, parse_range
 from edgefiles.services.storage import content_disposition
 
+# A user's bytes are served from the origin the web app trusts: the browser must neither guess
+# another type than the declared one (an "image" that is HTML) nor run anything in them, even
+# when a file is opened directly rather than downloaded.
+USER_CONTENT_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "default-src 'none'; sandbox",
+}
 _CONDITIONAL_HEADERS = ("if-none-match", "if-match", "if-modified-since", "if-unmodified-since")
 
 
@@ -22,6 +29,7 @@ def _headers(row: dict[str, Any], obj: Any) -> dict[str, str]:
         "accept-ranges": "bytes",
         "etag": obj.httpEtag,
         "cache-control": "private, max-age=0, must-revalidate",
+        **USER_CONTENT_HEADERS,
     }
     uploaded = obj.uploaded
     if uploaded is not None:
@@ -52,7 +60,9 @@ async def serve_file(ctx: RequestContext, row: dict[str, Any]) -> Response:
         # R2 evaluated the preconditions and sent no body.
         if ctx.header("if-none-match") or ctx.header("if-modified-since"):
             return Response(
-                None, status=304, headers={"etag": headers["etag"], "cache-control": headers["cache-control"]}
+                None,
+                status=304,
+                headers={"etag": headers["etag"], "cache-control": headers["cache-control"], **USER_CONTENT_HEADERS},
             )
         raise Problem(412, "A precondition of the request does not hold")
     if byte_range is None:

@@ -18,7 +18,9 @@ from edgefiles.domain import validation
 from edgefiles.domain.clock import iso, now_iso
 from edgefiles.domain.cursors import decode_cursor, encode_cursor
 from edgefiles.domain.files import cache_key, object_key, parse_content_length
+from edgefiles.domain.numbers import is_decimal
 from edgefiles.domain.problems import Problem, not_found, unavailable
+from edgefiles.domain.secrets_policy import WEAK_SECRET
 from edgefiles.domain.signing import sign
 from edgefiles.domain.sniff import SNIFF_BYTES, TEXT_TYPES, matches_content
 from edgefiles.services.ingest import register_file
@@ -109,22 +111,33 @@ async def upload_raw(ctx: RequestContext, filename: str) -> Response:
             raise _content_mismatch(content_type)
         await _store_object(ctx, row, b"")
         return await created(ctx, row)
-    if content_type == "application/octet-stream":
-        # Nothing to sniff: the request body goes to R2 as it is.
-        await _store_object(ctx, row, ctx.request.body)
-        return await created(ctx, row)
-    head, stream, pipe = await sniff_body(ctx.request.body, size, SNIFF_BYTES)
-    if not matches_content(content_type, head):
-        await discard(stream, pipe)
-        raise _content_mismatch(content_type)
+    body, feed = await checked_body(ctx.request.body, content_type, size)
     try:
-        await _store_object(ctx, row, stream)
+        await _store_object(ctx, row, body)
     except BaseException:
-        await discard(stream, pipe)
+        await discard(body, feed)
         raise
-    with contextlib.suppress(Exception):
-        await pipe
+    await settle(feed)
     return await created(ctx, row)
+
+
+async def checked_body(body: Any, content_type: str, size: int) -> tuple[Any, Any]:
+    """The body as a stream R2 accepts, once its first bytes agree with `content_type`, and the
+    task feeding it (None when the body is passed on as it is); 415 when they do not."""
+    if content_type == "application/octet-stream":
+        return body, None  # nothing to sniff: the request body goes to R2 as it is
+    head, stream, feed = await sniff_body(body, size, SNIFF_BYTES)
+    if not matches_content(content_type, head):
+        await discard(stream, feed)
+        raise _content_mismatch(content_type)
+    return stream, feed
+
+
+async def settle(feed: Any) -> None:
+    """Waits for the task feeding a checked body; R2 has already reported how the write went."""
+    if feed is not None:
+        with contextlib.suppress(Exception):
+            await feed
 
 
 def _form_value(form: Any, name: str) -> Any:
@@ -137,7 +150,7 @@ async def upload_form(ctx: RequestContext) -> Response:
     declared = ctx.header("content-length")
     if declared is None:
         raise Problem(411, "Content-Length is required")
-    if not declared.isdigit():
+    if not is_decimal(declared):
         raise Problem(400, "Content-Length must be a non-negative integer")
     if int(declared) > settings.max_file_size + FORM_OVERHEAD:
         raise Problem(413, f"the request is {declared} bytes; files are limited to {settings.max_file_size}")
@@ -255,7 +268,7 @@ async def delete_file(ctx: RequestContext, file_id: str) -> Response:
 async def create_link(ctx: RequestContext, file_id: str) -> Response:
     key = ctx.services.settings.signing_key
     if key is None:
-        raise Problem(503, "Signed links are not configured")
+        raise Problem(503, f"Signed links are disabled: SIGNING_KEY is not set, or too weak to use ({WEAK_SECRET})")
     lifetime = validation.link_lifetime(validation.parse_json_object(await ctx.json_body() or "{}"))
     await _owned(ctx, file_id)
     expires_at = int(time.time()) + lifetime

@@ -376,7 +376,7 @@ OPENAPI: dict[str, Any] = {
                     "required": True,
                     "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
                 },
-                "responses": {"200": _json(_ref("Part"), "Stored"), **_problems(*_AUTH_PROBLEMS, 411)},
+                "responses": {"200": _json(_ref("Part"), "Stored"), **_problems(*_AUTH_PROBLEMS, 411, 415)},
             }
         },
         "/api/uploads/{upload_id}/complete": {

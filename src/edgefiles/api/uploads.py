@@ -12,13 +12,15 @@ from typing import Any
 from workers import Response
 
 from edgefiles.api.context import RequestContext
-from edgefiles.api.files import public_view
+from edgefiles.api.files import checked_body, public_view, settle
 from edgefiles.api.responses import empty_response, json_response
 from edgefiles.domain import multipart, validation
 from edgefiles.domain.clock import now_iso
 from edgefiles.domain.files import object_key
+from edgefiles.domain.numbers import is_decimal
 from edgefiles.domain.problems import Problem, unavailable
 from edgefiles.services.ingest import register_file
+from edgefiles.services.streams import discard
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +105,7 @@ async def get_upload(ctx: RequestContext, upload_id: str) -> Response:
 
 
 def _part_number(raw: str, part_count: int) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= part_count:
+    if not is_decimal(raw, max_digits=5) or not 1 <= int(raw) <= part_count:
         raise Problem(400, f"part must be an integer from 1 to {part_count}")
     return int(raw)
 
@@ -119,13 +121,17 @@ async def upload_part(ctx: RequestContext, upload_id: str, part: str) -> Respons
         raise Problem(411, "Content-Length is required")
     if declared != str(expected):
         raise Problem(400, f"part {number} must be exactly {expected} bytes")
+    body, feed = ctx.request.body, None
+    if number == 1:
+        # The first part carries the file's first bytes: checked like a single upload's.
+        body, feed = await checked_body(body, upload["content_type"], expected)
     try:
-        etag = await ctx.services.storage.upload_part(
-            upload["r2_key"], upload["r2_upload_id"], number, ctx.request.body
-        )
+        etag = await ctx.services.storage.upload_part(upload["r2_key"], upload["r2_upload_id"], number, body)
     except Exception:
+        await discard(body, feed)
         logger.exception("R2 uploadPart %s of upload %s failed", number, upload_id)
         raise unavailable("Storage") from None
+    await settle(feed)
     try:
         await ctx.services.uploads.record_part(upload_id, number, etag, expected, now_iso())
     except Exception:

@@ -4,6 +4,11 @@ import base64
 import binascii
 import json
 
+from edgefiles.domain.json_input import JsonRejected, parse_json
+
+# A cursor this module writes is about 100 characters; anything much longer is not one.
+MAX_CURSOR_LENGTH = 256
+
 
 def encode_cursor(created_at: str, file_id: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([created_at, file_id]).encode()).rstrip(b"=").decode()
@@ -11,10 +16,12 @@ def encode_cursor(created_at: str, file_id: str) -> str:
 
 def decode_cursor(cursor: str) -> tuple[str, str]:
     """Raises ValueError for anything this module did not produce."""
+    if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
+        raise ValueError("invalid cursor")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, file_id = json.loads(raw)
-    except (binascii.Error, ValueError, TypeError) as error:
+        created_at, file_id = parse_json(raw, max_depth=1)
+    except (binascii.Error, JsonRejected, ValueError, TypeError) as error:
         raise ValueError("invalid cursor") from error
     if not isinstance(created_at, str) or not isinstance(file_id, str):
         raise ValueError("invalid cursor")

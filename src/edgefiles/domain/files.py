@@ -3,8 +3,18 @@
 import re
 import unicodedata
 
+from edgefiles.domain.numbers import is_decimal
+
 MAX_FILENAME_LENGTH = 255
-_CONTROL_OR_SEPARATOR = re.compile(r"[\x00-\x1f\x7f/\\]")
+_SEPARATOR = re.compile(r"[/\\]")
+# Characters that change how a name reads without being seen: controls (C0, DEL, C1), format
+# characters (bidi embeddings, overrides and isolates such as U+202E, which made
+# "invoice\u202egnp.exe" list as "invoiceexe.png"; soft hyphens; zero-width spaces; tags),
+# line and paragraph separators, and lone surrogates.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+# Zero-width (non-)joiners are format characters that scripts such as Persian and Devanagari
+# need to spell words correctly; they change no order and hide no character.
+_JOINERS = frozenset({"\u200c", "\u200d"})
 
 
 def object_key(user_id: str, file_id: str) -> str:
@@ -18,13 +28,20 @@ def cache_key(user_id: str, file_id: str) -> str:
     return f"file:{user_id}:{file_id}"
 
 
+def image_cache_key(user_id: str, sha256: str) -> str:
+    """The KV key of an image's analysis. Per owner, never global: see services/analysis.py."""
+    return f"ai:image:{user_id}:{sha256}"
+
+
 def clean_filename(raw: str) -> str:
-    """The last path segment of `raw`, without control characters, capped in length.
+    """The last path segment of `raw`, without characters that hide or reorder others, capped
+    in length.
 
     Raises ValueError when nothing usable is left.
     """
-    name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
-    name = _CONTROL_OR_SEPARATOR.sub("", name).strip().strip(".")
+    name = _SEPARATOR.sub("/", unicodedata.normalize("NFC", raw)).rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch in _JOINERS or unicodedata.category(ch) not in _INVISIBLE_CATEGORIES)
+    name = name.strip().strip(".\u200c\u200d").strip()
     if not name:
         raise ValueError("filename is empty once paths and control characters are removed")
     if len(name) > MAX_FILENAME_LENGTH:
@@ -41,7 +58,7 @@ def parse_content_length(header: str | None, limit: int) -> int:
     OverflowError when over `limit`."""
     if header is None:
         raise LookupError("Content-Length is required")
-    if not header.isdigit():
+    if not is_decimal(header):
         raise ValueError("Content-Length must be a non-negative integer")
     size = int(header)
     if size > limit:

@@ -1,68 +1,185 @@
 """Text from simple PDFs in pure Python: the strings shown by the text operators (Tj, TJ, ', ")
 of each content stream, inflated with zlib when FlateDecode'd. PDFs whose text needs font
 tables to decode (CID fonts, custom encodings) come out empty or garbled, and are reported as
-unsupported rather than guessed at."""
+unsupported rather than guessed at.
+
+The input is whatever a user uploaded, so the work is linear in its size and bounded:
+- no regular expression here can backtrack more than the run of whitespace or digits it stands
+  on (an earlier version's `<<(.*?)>>\\s*stream(.*?)endstream` took minutes on 22 KB);
+- streams are found with `find`, each byte of the file is looked at a bounded number of times;
+- a work budget (bytes inflated, tokens read) and a cap on the text collected stop the extractor
+  long before the consumer's CPU limit, whatever the file holds.
+"""
 
 import re
 import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-_STREAM = re.compile(rb"<<(?P<dict>.*?)>>\s*stream\r?\n(?P<data>.*?)\r?\nendstream", re.DOTALL)
-_TEXT_BLOCK = re.compile(rb"BT(.*?)ET", re.DOTALL)
-_SHOW = re.compile(rb"(\((?:\\.|[^\\)])*\)|\[(?:[^\]]*)\])\s*(?:Tj|TJ|'|\")")
-_LITERAL = re.compile(rb"\((?:\\.|[^\\)])*\)")
+MAX_STREAM_BYTES = 8 * 1024 * 1024  # inflated size of one stream
+MAX_INFLATED_BYTES = 32 * 1024 * 1024  # inflated size of all streams together
+MAX_TOKENS = 500_000  # content-stream tokens read in all
+MAX_TEXT_BYTES = 256 * 1024  # more text than summaries and embeddings ever use
+
+# `>>`, optional white space, the keyword, its end of line. A failed match backtracks only over
+# the white space it took.
+_STREAM_START = re.compile(rb">>[\x00\t\n\f\r ]*stream\r?\n")
+_WHITESPACE = b"\x00\t\n\f\r "
+_DELIMITERS = b"()<>[]{}/%"
+# One content-stream token per match; every alternative is a single character class run, so
+# matching is linear. Literal strings are read by `_literal` (they nest, which no regex can).
+_TOKEN = re.compile(
+    rb"[\x00\t\n\f\r ]+"  # white space
+    rb"|%[^\r\n]*"  # comment
+    rb"|<<|>>"  # dictionary brackets
+    rb"|<[^>]*>?"  # hex string (not text this extractor can decode)
+    rb"|[\[\]{}()]"  # array brackets, braces, the start of a literal string
+    rb"|/[^\x00\t\n\f\r ()<>\[\]{}/%]*"  # name
+    rb"|[^\x00\t\n\f\r ()<>\[\]{}/%]+"  # number or operator
+    rb"|.",  # a stray delimiter
+    re.DOTALL,
+)
+_NUMBER = re.compile(rb"[+-]?[0-9]*\.?[0-9]*")
+_LITERAL_SPECIAL = re.compile(rb"[()\\]")
+_OCTAL = re.compile(rb"[0-7]{1,3}")
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"(": b"(", b")": b")", b"\\": b"\\"}
-MAX_STREAM_BYTES = 8 * 1024 * 1024
+_SHOW_OPERATORS = frozenset({b"Tj", b"TJ", b"'", b'"'})
 
 
 class UnsupportedPdf(ValueError):
     pass
 
 
-def _unescape(literal: bytes) -> bytes:
-    body = literal[1:-1]
+@dataclass
+class Budget:
+    """What the extractor may still spend. Exhausting it ends extraction with what was found."""
+
+    inflated_bytes: int = MAX_INFLATED_BYTES
+    tokens: int = MAX_TOKENS
+    text_bytes: int = MAX_TEXT_BYTES
+
+    @property
+    def exhausted(self) -> bool:
+        return self.inflated_bytes <= 0 or self.tokens <= 0 or self.text_bytes <= 0
+
+
+def _unescape(body: bytes) -> bytes:
+    """The bytes of a literal string's body (between its parentheses)."""
     out = bytearray()
-    i = 0
-    while i < len(body):
-        char = body[i : i + 1]
-        if char != b"\\":
-            out += char
-            i += 1
-            continue
-        following = body[i + 1 : i + 2]
-        octal = re.match(rb"[0-7]{1,3}", body[i + 1 : i + 4])
+    start = 0
+    while (backslash := body.find(b"\\", start)) >= 0:
+        out += body[start:backslash]
+        octal = _OCTAL.match(body, backslash + 1)
         if octal:
             out.append(int(octal.group(), 8) & 0xFF)
-            i += 1 + len(octal.group())
+            start = octal.end()
         else:
+            following = body[backslash + 1 : backslash + 2]
             out += _ESCAPES.get(following, following)
-            i += 2
+            start = backslash + 2
+    out += body[start:]
     return bytes(out)
 
 
-def _content_streams(pdf: bytes):
-    for match in _STREAM.finditer(pdf):
-        data = match.group("data")
-        if b"/FlateDecode" in match.group("dict"):
+def _literal(stream: bytes, start: int) -> tuple[bytes, int]:
+    """The literal string whose `(` is at `start`: (its unescaped bytes, the position after it).
+    An unterminated string runs to the end of the stream."""
+    depth = 1
+    position = start + 1
+    while depth:
+        special = _LITERAL_SPECIAL.search(stream, position)
+        if special is None:
+            return _unescape(stream[start + 1 :]), len(stream)
+        char = special.group()
+        position = special.end()
+        if char == b"\\":
+            position += 1
+        elif char == b"(":
+            depth += 1
+        else:
+            depth -= 1
+    return _unescape(stream[start + 1 : position - 1]), position
+
+
+def _shown_lines(stream: bytes, budget: Budget) -> Iterator[bytes]:
+    """The text shown inside each BT ... ET block of a content stream, one item per block."""
+    in_text = False
+    line = bytearray()
+    operands: list[bytes] = []  # literal strings since the last operator
+    position = 0
+    while position < len(stream):
+        budget.tokens -= 1
+        if budget.tokens <= 0:
+            break
+        if stream[position] == 0x28:  # "("
+            text, position = _literal(stream, position)
+            operands.append(text)
+            continue
+        token = _TOKEN.match(stream, position)
+        assert token is not None  # the last alternative matches any byte
+        position = token.end()
+        word = token.group()
+        if word[0] in _WHITESPACE or word[0] in _DELIMITERS:
+            continue
+        if _NUMBER.fullmatch(word):
+            continue  # an operand (TJ's kerning, a font size): not text
+        # An operator: it takes the operands before it.
+        if word == b"BT":
+            in_text, line = True, bytearray()
+        elif word == b"ET":
+            if in_text and line.strip():
+                budget.text_bytes -= len(line)
+                yield bytes(line)
+                if budget.exhausted:
+                    return
+            in_text = False
+        elif word in _SHOW_OPERATORS and in_text:
+            line += b"".join(operands)
+            if len(line) >= budget.text_bytes:  # one endless block: keep what the budget allows
+                yield bytes(line[: budget.text_bytes])
+                budget.text_bytes = 0
+                return
+        operands.clear()
+
+
+def _content_streams(pdf: bytes, budget: Budget) -> Iterator[bytes]:
+    position = 0
+    while not budget.exhausted:
+        keyword = _STREAM_START.search(pdf, position)
+        if keyword is None:
+            return
+        end = pdf.find(b"endstream", keyword.end())
+        if end < 0:
+            return  # no stream after this one can be complete either
+        data = pdf[keyword.end() : end]
+        data = data[:-2] if data.endswith(b"\r\n") else data[:-1] if data.endswith((b"\n", b"\r")) else data
+        # The stream's dictionary lies between the object's start (or the previous stream's
+        # end) and its keyword: each byte of the file is searched once.
+        object_start = pdf.rfind(b"obj", position, keyword.start())
+        dictionary = pdf[max(object_start, position) : keyword.start() + 2]
+        position = end + len(b"endstream")
+        if b"/FlateDecode" in dictionary:
             try:
-                data = zlib.decompressobj().decompress(data, MAX_STREAM_BYTES)
+                data = zlib.decompressobj().decompress(data, min(MAX_STREAM_BYTES, budget.inflated_bytes))
             except zlib.error:
                 continue
-        elif b"/Filter" in match.group("dict"):
+        elif b"/Filter" in dictionary:
             continue  # other filters (images, fonts) carry no text we can read
+        budget.inflated_bytes -= len(data)
         yield data
 
 
-def extract_text(pdf: bytes) -> str:
+def extract_text(pdf: bytes, budget: Budget | None = None) -> str:
     if not pdf.startswith(b"%PDF-"):
         raise UnsupportedPdf("not a PDF")
-    lines: list[str] = []
-    for stream in _content_streams(pdf):
-        for block in _TEXT_BLOCK.findall(stream):
-            shown = b"".join(_unescape(lit) for op in _SHOW.findall(block) for lit in _LITERAL.findall(op))
-            if shown.strip():
-                lines.append(shown.decode("latin-1"))
+    budget = budget or Budget()
+    lines = [
+        line.decode("latin-1") for stream in _content_streams(pdf, budget) for line in _shown_lines(stream, budget)
+    ]
     text = "\n".join(lines).strip()
     printable = sum(ch.isprintable() or ch.isspace() for ch in text)
     if not text or printable < 0.9 * len(text):
+        if budget.exhausted:
+            raise UnsupportedPdf("no text found within the extractor's work budget")
         raise UnsupportedPdf("no extractable text (the PDF's fonts need tables this extractor does not read)")
     return text

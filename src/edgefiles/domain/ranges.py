@@ -3,7 +3,12 @@
 import re
 from dataclasses import dataclass
 
-_SINGLE = re.compile(r"^bytes=(\d*)-(\d*)$")
+from edgefiles.domain.numbers import MAX_DIGITS
+
+# ASCII digits only (`\d` would take any script's digits).
+_SINGLE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+# Larger than any file: what a position of more than MAX_DIGITS digits stands for.
+_BEYOND_ANY_FILE = 10**MAX_DIGITS
 
 
 class Unsatisfiable(ValueError):
@@ -23,6 +28,12 @@ class ByteRange:
         return f"bytes {self.start}-{self.end}/{size}"
 
 
+def _position(digits: str) -> int:
+    """The number, without ever converting thousands of digits (int() refuses past 4,300)."""
+    significant = digits.lstrip("0")
+    return int(significant or "0") if len(significant) <= MAX_DIGITS else _BEYOND_ANY_FILE
+
+
 def parse_range(header: str | None, size: int) -> ByteRange | None:
     """The requested range, or None to send the whole body.
 
@@ -38,14 +49,14 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if not first and not last:
         return None
     if not first:  # suffix: the last N bytes
-        suffix = int(last)
+        suffix = _position(last)
         if suffix == 0 or size == 0:
             raise Unsatisfiable(header)
         return ByteRange(max(0, size - suffix), size - 1)
-    start = int(first)
-    end = size - 1 if not last else min(int(last), size - 1)
-    if last and int(last) < start:
+    start = _position(first)
+    if last and _position(last) < start:
         return None
     if start >= size:
         raise Unsatisfiable(header)
+    end = size - 1 if not last else min(_position(last), size - 1)
     return ByteRange(start, end)

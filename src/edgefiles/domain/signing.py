@@ -9,6 +9,8 @@ import hashlib
 import hmac
 import re
 
+from edgefiles.domain.numbers import is_decimal
+
 # Unpadded base64url on both sides: one spelling per token.
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
@@ -26,7 +28,12 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Decodes only the canonical spelling: base64 ignores the low bits of a last character
+    that carries fewer than six, so without this check one token had four valid spellings."""
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
 
 
 def _mac(key: bytes, payload: bytes) -> bytes:
@@ -38,8 +45,10 @@ def sign(file_id: str, expires_at: int, key: bytes) -> str:
     return f"{_b64(payload)}.{_b64(_mac(key, payload))}"
 
 
-def verify(token: str, key: bytes, now: int) -> str:
-    """The file id a token grants, or InvalidToken / ExpiredToken."""
+def verify(token: str, key: bytes, now: int, max_lifetime: int) -> str:
+    """The file id a token grants, or InvalidToken / ExpiredToken. A token that expires later
+    than `max_lifetime` seconds from now was never issued by this service (a leaked key could
+    otherwise sign links that never expire)."""
     if not _TOKEN.match(token):
         raise InvalidToken("malformed token")
     encoded_payload, _, encoded_mac = token.partition(".")
@@ -50,8 +59,10 @@ def verify(token: str, key: bytes, now: int) -> str:
     if not hmac.compare_digest(mac, _mac(key, payload)):
         raise InvalidToken("bad signature")
     file_id, _, expires = payload.decode(errors="replace").rpartition(":")
-    if not file_id or not expires.isdigit():
+    if not file_id or not is_decimal(expires):
         raise InvalidToken("malformed payload")
     if int(expires) <= now:
         raise ExpiredToken("link expired")
+    if int(expires) > now + max_lifetime:
+        raise InvalidToken("expiry beyond the longest lifetime a link can have")
     return file_id

@@ -1,11 +1,12 @@
 """Validation of request bodies and headers. Every failure is a Problem a client can act on."""
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from edgefiles.domain.files import base_content_type, clean_filename
+from edgefiles.domain.json_input import JsonRejected, parse_json
+from edgefiles.domain.numbers import is_decimal
 from edgefiles.domain.problems import Problem
 
 MAX_DESCRIPTION_LENGTH = 1000
@@ -20,9 +21,9 @@ def parse_json_object(text: str) -> dict[str, Any]:
     if len(text) > MAX_JSON_BODY:
         raise Problem(413, f"JSON bodies are limited to {MAX_JSON_BODY} bytes")
     try:
-        data = json.loads(text)
-    except ValueError:
-        raise Problem(400, "The body is not valid JSON") from None
+        data = parse_json(text)
+    except JsonRejected as error:
+        raise Problem(400, f"The body is not valid JSON: {error.args[0]}") from None
     if not isinstance(data, dict):
         raise Problem(400, "The body must be a JSON object")
     return data
@@ -114,6 +115,6 @@ def new_upload(data: dict[str, Any], *, allowed: frozenset[str], limit: int) -> 
 def page_limit(raw: str | None, default: int = 20, maximum: int = 100) -> int:
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not is_decimal(raw, max_digits=3) or not 1 <= int(raw) <= maximum:
         raise Problem(400, f"limit must be an integer from 1 to {maximum}")
     return int(raw)

@@ -7,6 +7,7 @@ from typing import Any
 
 import js
 
+from edgefiles.domain.files import image_cache_key
 from edgefiles.domain.pdf_text import UnsupportedPdf, extract_text
 from edgefiles.domain.processing import PermanentError
 from edgefiles.domain.sniff import TEXT_TYPES
@@ -91,11 +92,14 @@ class Analyser:
         # built in JS, and the image's bytes never become Python objects.
         buffer = await js.Response.new(obj.body).arrayBuffer()
         digest = (await js.crypto.subtle.digest("SHA-256", buffer)).to_bytes().hex()
-        cache_key = f"ai:image:{digest}"
+        # Scoped to the owner: a cache shared by all users would tell anyone who uploads an
+        # image whether someone else already had (by a flag, or by how fast it completes).
+        # The saving that matters is kept: the same image uploaded again by its owner.
+        cache_key = image_cache_key(file["user_id"], digest)
         cached = await self._cache.get(cache_key)
         if cached is not None:
             result = json.loads(cached)
-            return Analysis({**result, "sha256": digest, "cached": True}, description=result["description"])
+            return Analysis({**result, "sha256": digest}, description=result["description"])
         image = js.Array.from_(js.Uint8Array.new(buffer))
         labels = await self._ai.label_image(image)
         description = await self._ai.describe_image(image)
@@ -104,4 +108,4 @@ class Analyser:
             await self._cache.put(cache_key, json.dumps(result), {"expirationTtl": IMAGE_CACHE_TTL})
         except Exception as error:
             logger.warning("image analysis cache fill failed: %s", error)
-        return Analysis({**result, "sha256": digest, "cached": False}, description=description)
+        return Analysis({**result, "sha256": digest}, description=description)

@@ -1,8 +1,10 @@
 """Everything a request needs, built from `env` once per request (cheap: no I/O)."""
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+from edgefiles.domain.secrets_policy import refusal
 from edgefiles.services.ai import AiService
 from edgefiles.services.cache import MetadataCache
 from edgefiles.services.database import Database
@@ -12,6 +14,8 @@ from edgefiles.services.metadata import FileRecords
 from edgefiles.services.stats import UserStatsClient
 from edgefiles.services.storage import FileStorage
 from edgefiles.services.uploads import UploadRecords
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,8 +29,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Any) -> "Settings":
-        admin = getattr(env, "ADMIN_TOKEN", None)
-        signing = getattr(env, "SIGNING_KEY", None)
+        admin = _usable_secret(env, "ADMIN_TOKEN")
+        signing = _usable_secret(env, "SIGNING_KEY")
         return cls(
             max_file_size=int(env.MAX_FILE_SIZE),
             allowed_types=frozenset(t.strip() for t in env.ALLOWED_CONTENT_TYPES.split(",") if t.strip()),
@@ -35,6 +39,24 @@ class Settings:
             admin_token=admin or None,
             signing_key=signing.encode() if signing else None,
         )
+
+
+# Secrets already reported by this isolate: one log line each, not one per request.
+_REPORTED_REFUSALS: set[str] = set()
+
+
+def _usable_secret(env: Any, name: str) -> str | None:
+    """The secret, or None when it is missing or refused (see domain/secrets_policy.py)."""
+    value = getattr(env, name, None)
+    if not value:
+        return None
+    reason = refusal(value)
+    if reason is None:
+        return value
+    if name not in _REPORTED_REFUSALS:
+        _REPORTED_REFUSALS.add(name)
+        logger.error("%s refused: %s; what it protects is disabled until a random secret is set", name, reason)
+    return None
 
 
 class Services:

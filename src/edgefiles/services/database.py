@@ -7,7 +7,12 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 # Every file in migrations/, in order (tests/unit/test_schema.py keeps this list honest).
-EXPECTED_MIGRATIONS = ("0001_files.sql", "0002_api_keys_and_uploads.sql", "0003_processing.sql")
+EXPECTED_MIGRATIONS = (
+    "0001_files.sql",
+    "0002_api_keys_and_uploads.sql",
+    "0003_processing.sql",
+    "0004_purge_deleted_text.sql",
+)
 
 # Statements are prepared once per isolate: prepare() is pure and bind() returns a new statement,
 # so a prepared statement can be shared by every request the isolate serves.

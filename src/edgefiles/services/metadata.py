@@ -63,16 +63,22 @@ class FileRecords:
         return [_decode(row) for row in result.results]
 
     async def mark_deleted(self, user_id: str, file_id: str, now: str) -> str | None:
-        """Marks a live file deleted and answers its R2 key; None if there was no such file."""
-        row = await (
-            self._db.prepare(
-                "UPDATE files SET deleted_at = ?, updated_at = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL"
-                " RETURNING r2_key"
-            )
-            .bind(now, now, file_id, user_id)
-            .first()
+        """Marks a live file deleted and answers its R2 key; None if there was no such file.
+
+        The file's text goes in the same transaction: its chunks, its analysis (summary,
+        labels), its description and last error. Only the bookkeeping the reconciler needs
+        (owner, key, size, times) stays."""
+        marked, _ = await self._db.batch(
+            [
+                self._db.prepare(
+                    "UPDATE files SET deleted_at = ?, updated_at = ?, ai_analysis = NULL, description = NULL,"
+                    " last_error = NULL WHERE id = ? AND user_id = ? AND deleted_at IS NULL RETURNING r2_key"
+                ).bind(now, now, file_id, user_id),
+                self._db.prepare("DELETE FROM file_chunks WHERE file_id = ? AND user_id = ?").bind(file_id, user_id),
+            ]
         )
-        return None if row is None else row["r2_key"]
+        rows = marked.results
+        return rows[0]["r2_key"] if rows else None
 
     # Statements for the queue consumer, which writes a whole batch in one DB.batch. Each update
     # applies only to a file still `pending`, so a late or duplicate delivery changes nothing.
@@ -88,27 +94,29 @@ class FileRecords:
         statements = [
             self._db.prepare(
                 "UPDATE files SET status = 'completed', ai_analysis = ?, description = COALESCE(description, ?),"
-                " last_error = NULL, updated_at = ? WHERE id = ? AND status = 'pending'"
+                " last_error = NULL, updated_at = ? WHERE id = ? AND status = 'pending' AND deleted_at IS NULL"
             ).bind(json.dumps(analysis), description, now, file["id"]),
             self._db.prepare("DELETE FROM file_chunks WHERE file_id = ?").bind(file["id"]),
         ]
+        # Only for a file still live: one deleted while it was being analysed keeps no text.
         insert = self._db.prepare(
-            "INSERT INTO file_chunks (file_id, user_id, chunk_index, content, embedding) VALUES (?, ?, ?, ?, ?)"
+            "INSERT INTO file_chunks (file_id, user_id, chunk_index, content, embedding) SELECT ?, ?, ?, ?, ?"
+            " WHERE EXISTS (SELECT 1 FROM files WHERE id = ? AND deleted_at IS NULL)"
         )
-        statements += [insert.bind(file["id"], file["user_id"], i, text, blob) for i, text, blob in chunks]
+        statements += [insert.bind(file["id"], file["user_id"], i, text, blob, file["id"]) for i, text, blob in chunks]
         return statements
 
     def failed(self, file_id: str, reason: str, now: str) -> Any:
         return self._db.prepare(
             "UPDATE files SET status = 'failed', ai_analysis = ?, last_error = ?, updated_at = ?"
-            " WHERE id = ? AND status = 'pending'"
+            " WHERE id = ? AND status = 'pending' AND deleted_at IS NULL"
         ).bind(json.dumps({"error": reason}), reason, now, file_id)
 
     def attempt_failed(self, file_id: str, reason: str, now: str) -> Any:
         """Keeps the file pending but notes why this attempt failed (the dead-letter consumer
         reports the last one)."""
         return self._db.prepare(
-            "UPDATE files SET last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending'"
+            "UPDATE files SET last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND deleted_at IS NULL"
         ).bind(reason, now, file_id)
 
     async def last_error(self, file_id: str) -> str | None:

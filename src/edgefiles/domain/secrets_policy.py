@@ -1,0 +1,17 @@
+"""Which configured secrets the service will use. A secret copied from `.dev.vars.example`, or
+short enough to guess, protects nothing: it is refused, and what it guards is switched off."""
+
+MIN_SECRET_BYTES = 32
+# The values `.dev.vars.example` ships with (a unit test keeps the two in step).
+# How a refused secret is described to clients (never the value, nor which rule it broke).
+WEAK_SECRET = f"an example value, or shorter than {MIN_SECRET_BYTES} bytes"
+EXAMPLE_SECRETS = frozenset({"change-me-admin-token", "change-me-signing-key-at-least-32-bytes"})
+
+
+def refusal(value: str) -> str | None:
+    """Why `value` may not be used as a secret, or None when it may."""
+    if value in EXAMPLE_SECRETS or value.strip().lower().startswith("change-me"):
+        return "it is the example value from .dev.vars.example"
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        return f"it is shorter than {MIN_SECRET_BYTES} bytes"
+    return None
