@@ -406,9 +406,12 @@ describe("web app", () => {
       page.off("request", onRequest);
     }
     assert.deepEqual(puts.filter((line) => !line.startsWith("GET")), [`PUT /api/files/${photo.name}`]);
-    const listed = await (await worker.api(key, "/api/files?limit=1")).json();
-    assert.equal(listed.items[0].filename, photo.name);
-    const stored = Buffer.from(await (await worker.api(key, listed.items[0].links.content)).arrayBuffer());
+    // Whoever is signed in now (the paging step signs in as another user).
+    const signedIn = await page.evaluate(() => sessionStorage.getItem("edgefiles.apiKey"));
+    const listed = await (await worker.api(signedIn, "/api/files?limit=100")).json();
+    const [file] = listed.items.filter((item) => item.filename === photo.name);
+    assert.equal(file.size_bytes, photo.buffer.length);
+    const stored = Buffer.from(await (await worker.api(signedIn, file.links.content)).arrayBuffer());
     assert.equal(sha256(stored), sha256(photo.buffer));
   });
 

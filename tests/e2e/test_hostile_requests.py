@@ -335,6 +335,32 @@ def test_item7_a_deleted_files_text_and_summary_leave_d1(edgefiles: Runtime, use
     assert leftovers() == (0, (None, None, None))
 
 
+def test_item7_a_deleted_images_cached_analysis_goes_too(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    image = b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes * 8
+
+    def analysed(name: str) -> tuple[dict, list[tuple[str, str]]]:
+        since = int(time.time() * 1000)
+        file_id = upload(user, name, image, "image/png").json()["id"]
+        done = wait_for(
+            lambda: (f := user.client.get(f"/api/files/{file_id}").json())["status"] != "pending" and f,
+            timeout=40,
+            what="the image to be analysed",
+        )
+        queue = [(c["binding"], c["method"]) for t in edgefiles.traces("queue", since) for c in t["calls"]]
+        return done, queue
+
+    first, _ = analysed("one.png")
+    _, queue = analysed("two.png")
+    assert ("AI", "run") not in queue  # the owner's duplicate is answered from the cache
+    for name in ("one.png", "two.png"):
+        [file_id] = [f["id"] for f in user.client.get("/api/files").json()["items"] if f["filename"] == name]
+        assert user.client.delete(f"/api/files/{file_id}").status_code == 204
+    _, queue = analysed("three.png")
+    assert ("AI", "run") in queue  # nothing of the deleted images' analysis was kept
+    assert first["ai_analysis"]["labels"]
+
+
 # -- 9. unhandled 500s -----------------------------------------------------------------------
 
 

@@ -33,15 +33,25 @@ export class Bridge {
     const headers = hasValue ? { [ARGS_HEADER]: encodeURIComponent(encodedArgs) } : {};
     if (body.length !== undefined) headers["content-length"] = String(body.length);
     else if (body.stream) headers["transfer-encoding"] = "chunked";
-    const request = http.request(url, { method: "POST", headers, agent: this.agent });
-    const responded = once(request, "response");
-    // Observed below; if writing the body fails first, its error is the one that matters.
-    responded.catch(() => {});
-    if (body.buffer) request.end(body.buffer);
-    else if (body.stream) await pipeStream(body.stream, request);
-    else request.end();
-    const [response] = await responded;
-    return response;
+    for (let attempt = 1; ; attempt += 1) {
+      const request = http.request(url, { method: "POST", headers, agent: this.agent });
+      const responded = once(request, "response");
+      // Observed below; if writing the body fails first, its error is the one that matters.
+      responded.catch(() => {});
+      try {
+        if (body.buffer) request.end(body.buffer);
+        else if (body.stream) await pipeStream(body.stream, request);
+        else request.end();
+        const [response] = await responded;
+        return response;
+      } catch (error) {
+        // A keep-alive socket that workerd closed as this call picked it up: the call never
+        // reached workerd, so sending it again on a fresh socket is safe (the retry Node's
+        // http documentation prescribes). A streamed body cannot be sent twice.
+        if (attempt === 1 && body.buffer && request.reusedSocket && error?.code === "ECONNRESET") continue;
+        throw error;
+      }
+    }
   }
 
   // A call whose answer is JSON; errors raised inside workerd come back as 500 {name, message}.

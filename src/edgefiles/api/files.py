@@ -1,7 +1,6 @@
 """/api/files: upload (form or raw body), metadata, content, listing, deletion, signed links."""
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -11,20 +10,21 @@ from urllib.parse import unquote
 
 from workers import Response
 
+from edgefiles.api.checked_bodies import checked_body, content_mismatch, settle
 from edgefiles.api.context import RequestContext
 from edgefiles.api.downloads import serve_file
 from edgefiles.api.responses import empty_response, json_response
 from edgefiles.domain import validation
 from edgefiles.domain.clock import iso, now_iso
 from edgefiles.domain.cursors import decode_cursor, encode_cursor
-from edgefiles.domain.files import cache_key, object_key, parse_content_length
+from edgefiles.domain.files import cache_key, image_cache_key, object_key, parse_content_length
 from edgefiles.domain.numbers import is_decimal
 from edgefiles.domain.problems import Problem, not_found, unavailable
 from edgefiles.domain.secrets_policy import WEAK_SECRET
 from edgefiles.domain.signing import sign
 from edgefiles.domain.sniff import SNIFF_BYTES, TEXT_TYPES, matches_content
 from edgefiles.services.ingest import register_file
-from edgefiles.services.streams import discard, head_of_blob, sniff_body
+from edgefiles.services.streams import discard, head_of_blob
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +46,6 @@ def public_view(row: dict[str, Any], *, detail: bool = False) -> dict[str, Any]:
         view["updated_at"] = row.get("updated_at")
     view["links"] = links(row["id"])
     return view
-
-
-def _content_mismatch(content_type: str) -> Problem:
-    return Problem(415, f"The file's first bytes are not those of {content_type}")
 
 
 def _new_row(ctx: RequestContext, *, filename: str, content_type: str, size: int, **extra: Any) -> dict[str, Any]:
@@ -108,7 +104,7 @@ async def upload_raw(ctx: RequestContext, filename: str) -> Response:
     row = _new_row(ctx, filename=name, content_type=content_type, size=size, description=description, sha256=sha256)
     if size == 0:
         if not matches_content(content_type, b""):
-            raise _content_mismatch(content_type)
+            raise content_mismatch(content_type)
         await _store_object(ctx, row, b"")
         return await created(ctx, row)
     body, feed = await checked_body(ctx.request.body, content_type, size)
@@ -119,25 +115,6 @@ async def upload_raw(ctx: RequestContext, filename: str) -> Response:
         raise
     await settle(feed)
     return await created(ctx, row)
-
-
-async def checked_body(body: Any, content_type: str, size: int) -> tuple[Any, Any]:
-    """The body as a stream R2 accepts, once its first bytes agree with `content_type`, and the
-    task feeding it (None when the body is passed on as it is); 415 when they do not."""
-    if content_type == "application/octet-stream":
-        return body, None  # nothing to sniff: the request body goes to R2 as it is
-    head, stream, feed = await sniff_body(body, size, SNIFF_BYTES)
-    if not matches_content(content_type, head):
-        await discard(stream, feed)
-        raise _content_mismatch(content_type)
-    return stream, feed
-
-
-async def settle(feed: Any) -> None:
-    """Waits for the task feeding a checked body; R2 has already reported how the write went."""
-    if feed is not None:
-        with contextlib.suppress(Exception):
-            await feed
 
 
 def _form_value(form: Any, name: str) -> Any:
@@ -171,7 +148,7 @@ async def upload_form(ctx: RequestContext) -> Response:
     content_type = validation.content_type(file.content_type, settings.allowed_types)
     description = validation.description(raw_description)
     if not matches_content(content_type, await head_of_blob(file, SNIFF_BYTES)):
-        raise _content_mismatch(content_type)
+        raise content_mismatch(content_type)
     row = _new_row(ctx, filename=name, content_type=content_type, size=size, description=description)
     await _store_object(ctx, row, file.js_object)
     return await created(ctx, row)
@@ -247,21 +224,24 @@ async def list_files(ctx: RequestContext) -> Response:
 
 
 async def delete_file(ctx: RequestContext, file_id: str) -> Response:
-    """The row is marked deleted first: from then on the file answers 404. Removing the object,
-    the cache entry and the stats count follow in parallel; what fails is logged and repaired by
-    the reconciler (unowned objects are deleted, stats re-derived from D1)."""
-    r2_key = await ctx.services.records.mark_deleted(ctx.user_id, file_id, now_iso())
-    if r2_key is None:
+    """The row is marked deleted (and its text removed) first: from then on the file answers
+    404. Removing the object, the cache entries and the stats count follow in parallel; what
+    fails is logged and repaired by the reconciler (unowned objects are deleted, stats
+    re-derived from D1) or expires (cache entries have a TTL)."""
+    deleted = await ctx.services.records.mark_deleted(ctx.user_id, file_id, now_iso())
+    if deleted is None:
         raise not_found()
-    results = await asyncio.gather(
-        ctx.services.storage.delete(r2_key),
-        ctx.services.cache.delete(cache_key(ctx.user_id, file_id)),
-        ctx.services.stats.record_delete(ctx.user_id, file_id),
-        return_exceptions=True,
-    )
-    for step, result in zip(("object delete", "cache delete", "stats update"), results, strict=True):
+    steps = {
+        "object delete": ctx.services.storage.delete(deleted.r2_key),
+        "cache delete": ctx.services.cache.delete(cache_key(ctx.user_id, file_id)),
+        "stats update": ctx.services.stats.record_delete(ctx.user_id, file_id),
+    }
+    if deleted.image_sha256:
+        steps["image analysis delete"] = ctx.services.cache.delete(image_cache_key(ctx.user_id, deleted.image_sha256))
+    results = await asyncio.gather(*steps.values(), return_exceptions=True)
+    for step, result in zip(steps, results, strict=True):
         if isinstance(result, BaseException):
-            logger.warning("delete of %s: %s failed (%s); left for the reconciler", file_id, step, result)
+            logger.warning("delete of %s: %s failed (%s); the reconciler or its expiry finishes it", file_id, step, result)
     return empty_response(204)
 
 

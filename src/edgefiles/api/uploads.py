@@ -11,8 +11,9 @@ from typing import Any
 
 from workers import Response
 
+from edgefiles.api.checked_bodies import checked_body, settle
 from edgefiles.api.context import RequestContext
-from edgefiles.api.files import checked_body, public_view, settle
+from edgefiles.api.files import public_view
 from edgefiles.api.responses import empty_response, json_response
 from edgefiles.domain import multipart, validation
 from edgefiles.domain.clock import now_iso

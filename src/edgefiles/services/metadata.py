@@ -1,12 +1,19 @@
 """File rows in D1."""
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 _SELECT = (
     "SELECT id, user_id, filename, r2_key, content_type, size_bytes, sha256, description, status, ai_analysis,"
     " created_at, updated_at FROM files"
 )
+
+
+@dataclass(frozen=True)
+class DeletedFile:
+    r2_key: str
+    image_sha256: str | None  # the digest its image analysis was cached under, if any
 
 
 class FileRecords:
@@ -62,14 +69,19 @@ class FileRecords:
         result = await statement.all()
         return [_decode(row) for row in result.results]
 
-    async def mark_deleted(self, user_id: str, file_id: str, now: str) -> str | None:
-        """Marks a live file deleted and answers its R2 key; None if there was no such file.
+    async def mark_deleted(self, user_id: str, file_id: str, now: str) -> "DeletedFile | None":
+        """Marks a live file deleted; None if there was no such file.
 
         The file's text goes in the same transaction: its chunks, its analysis (summary,
         labels), its description and last error. Only the bookkeeping the reconciler needs
-        (owner, key, size, times) stays."""
-        marked, _ = await self._db.batch(
+        (owner, key, size, times) stays. The image digest the analysis held is read first, in
+        the same transaction, so the caller can drop the owner's cached image analysis too."""
+        before, marked, _ = await self._db.batch(
             [
+                self._db.prepare(
+                    "SELECT json_extract(ai_analysis, '$.sha256') AS image_sha256 FROM files"
+                    " WHERE id = ? AND user_id = ? AND deleted_at IS NULL"
+                ).bind(file_id, user_id),
                 self._db.prepare(
                     "UPDATE files SET deleted_at = ?, updated_at = ?, ai_analysis = NULL, description = NULL,"
                     " last_error = NULL WHERE id = ? AND user_id = ? AND deleted_at IS NULL RETURNING r2_key"
@@ -77,8 +89,10 @@ class FileRecords:
                 self._db.prepare("DELETE FROM file_chunks WHERE file_id = ? AND user_id = ?").bind(file_id, user_id),
             ]
         )
-        rows = marked.results
-        return rows[0]["r2_key"] if rows else None
+        if not marked.results:
+            return None
+        digest = before.results[0]["image_sha256"] if before.results else None
+        return DeletedFile(marked.results[0]["r2_key"], digest if isinstance(digest, str) else None)
 
     # Statements for the queue consumer, which writes a whole batch in one DB.batch. Each update
     # applies only to a file still `pending`, so a late or duplicate delivery changes nothing.

@@ -1,0 +1,32 @@
+"""Upload bodies whose first bytes must agree with their declared type, passed on to R2 as
+streams (see services/streams.py for how the bytes are looked at without buffering)."""
+
+import contextlib
+from typing import Any
+
+from edgefiles.domain.problems import Problem
+from edgefiles.domain.sniff import SNIFF_BYTES, matches_content
+from edgefiles.services.streams import discard, sniff_body
+
+
+def content_mismatch(content_type: str) -> Problem:
+    return Problem(415, f"The file's first bytes are not those of {content_type}")
+
+
+async def checked_body(body: Any, content_type: str, size: int) -> tuple[Any, Any]:
+    """The body as a stream R2 accepts, once its first bytes agree with `content_type`, and the
+    task feeding it (None when the body is passed on as it is); 415 when they do not."""
+    if content_type == "application/octet-stream":
+        return body, None  # nothing to sniff: the request body goes to R2 as it is
+    head, stream, feed = await sniff_body(body, size, SNIFF_BYTES)
+    if not matches_content(content_type, head):
+        await discard(stream, feed)
+        raise content_mismatch(content_type)
+    return stream, feed
+
+
+async def settle(feed: Any) -> None:
+    """Waits for the task feeding a checked body; R2 has already reported how the write went."""
+    if feed is not None:
+        with contextlib.suppress(Exception):
+            await feed
