@@ -241,7 +241,7 @@ async def delete_file(ctx: RequestContext, file_id: str) -> Response:
     results = await asyncio.gather(*steps.values(), return_exceptions=True)
     for step, result in zip(steps, results, strict=True):
         if isinstance(result, BaseException):
-            logger.warning("delete of %s: %s failed (%s); the reconciler or its expiry finishes it", file_id, step, result)
+            logger.warning("delete of %s: %s failed (%s); left to the reconciler or expiry", file_id, step, result)
     return empty_response(204)
 
 
