@@ -44,10 +44,10 @@ migrate: install
 
 # /__scheduled runs the reconciler for anyone who reaches the port, so it is off unless asked
 # for: `make dev TEST_SCHEDULED=1`.
-TEST_SCHEDULED ?=
+TEST_SCHEDULED ?= 0
 dev: install migrate
 	scripts/ensure-dev-vars .dev.vars
-	npm run dev -- --port $(PORT) --persist-to $(PERSIST_TO)$(if $(TEST_SCHEDULED), --test-scheduled)
+	npm run dev -- --port $(PORT) --persist-to $(PERSIST_TO)$(if $(filter 1,$(TEST_SCHEDULED)), --test-scheduled)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -23,7 +23,7 @@ from edgefiles.services.container import Services
 from edgefiles.services.database import SchemaOutOfDate
 
 logger = logging.getLogger(__name__)
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}\Z")
 
 
 async def health(ctx: RequestContext) -> Response:

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgefiles.domain import validation
+from edgefiles.domain import api_keys, validation
 from edgefiles.domain.cursors import decode_cursor
 from edgefiles.domain.files import clean_filename, parse_content_length
 from edgefiles.domain.identifiers import check_path_parameters
@@ -99,6 +99,25 @@ def test_json_this_service_does_not_accept(text: str) -> None:
     assert "sys." not in str(refused.value)  # no interpreter advice leaks into a problem detail
 
 
+def test_a_non_finite_number_is_named_as_such() -> None:
+    with pytest.raises(Problem) as refused:
+        validation.parse_json_object('{"expires_in": NaN}')
+    assert "NaN is not a JSON number" in refused.value.detail
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        lambda: validation.user_id({"user_id": "alice\n"}),
+    ],
+    ids=["user-id"],
+)
+def test_a_trailing_newline_is_not_part_of_a_valid_value(check) -> None:
+    with pytest.raises(Problem):
+        check()
+    assert api_keys.prefix_of(api_keys.mint()[1] + "\n") is None
+
+
 def test_json_at_the_depth_limit_is_accepted() -> None:
     assert parse_json("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH) is not None
 
@@ -121,6 +140,18 @@ ADVERSARIAL_PDFS = {
     "inflation-bomb": b"%PDF-1.4\n1 0 obj << /Filter /FlateDecode >>\nstream\n"
     + zlib.compress(b"1 " * 20_000_000)
     + b"\nendstream\nendobj\n",
+    # Found by the review of the fix: a 4 KB file whose one 4-million-digit word a number check
+    # matched in quadratic time, and literals made of millions of escapes.
+    "one-huge-number": b"%PDF-1.4\n1 0 obj << /Filter /FlateDecode >>\nstream\n"
+    + zlib.compress(b"BT (hello world) Tj ET\n" + b"1" * 4_194_304 + b"x Tj\n")
+    + b"\nendstream\nendobj\n",
+    "escapes": b"%PDF-1.4\n"
+    + b"".join(
+        b"%d 0 obj << /Filter /FlateDecode >>\nstream\n" % n
+        + zlib.compress(b"(" + b"\\1" * 4_000_000 + b") x ")
+        + b"\nendstream\nendobj\n"
+        for n in range(4)
+    ),
 }
 
 
@@ -140,7 +171,7 @@ def test_item4_pdf_extractor_finishes_on_adversarial_input(name: str, tmp_path: 
         [sys.executable, "-c", program, str(ROOT / "src"), str(path)],
         capture_output=True,
         text=True,
-        timeout=20,
+        timeout=10,
         check=False,
     )
     assert result.returncode == 0, result.stderr
@@ -151,6 +182,13 @@ def test_pdf_extractor_stops_at_its_work_budget() -> None:
     with pytest.raises(UnsupportedPdf, match="budget"):
         extract_text(_stream_pdf(b"1 " * 10_000 + content), Budget(tokens=5_000))
     assert len(extract_text(_stream_pdf(content), Budget(text_bytes=1_000))) == 1_000
+
+
+def test_pdf_extractor_stops_at_its_clock_budget() -> None:
+    ticks = iter(range(10**9))
+    budget = Budget(seconds=5, clock=lambda: float(next(ticks)))  # a second per look at the clock
+    with pytest.raises(UnsupportedPdf, match="budget"):
+        extract_text(_stream_pdf(b"1 " * 100_000), budget)
 
 
 def test_pdf_literal_strings_nest() -> None:
@@ -210,12 +248,30 @@ def test_well_formed_path_parameters_pass() -> None:
         ("zero\u200bwidth.txt", "zerowidth.txt"),
         ("line\u2028break.txt", "linebreak.txt"),
         ("\ufeffbom.txt", "bom.txt"),
+        ("a\u3164\u3164.txt", "a.txt"),
+        ("b\u115f\u2800.txt", "b.txt"),
+        ("c\u034f\ufe0f\ufffe.txt", "c.txt"),
+        ("tag\U000e0041.txt", "tag.txt"),
         (
             "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645.txt",
             "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645.txt",
         ),
     ],
-    ids=["rlo", "isolates", "marks", "c1", "soft-hyphen", "zwsp", "line-separator", "bom", "persian-zwnj"],
+    ids=[
+        "rlo",
+        "isolates",
+        "marks",
+        "c1",
+        "soft-hyphen",
+        "zwsp",
+        "line-separator",
+        "bom",
+        "hangul-fillers",
+        "blank-braille",
+        "joiner-selector-nonchar",
+        "tag",
+        "persian-zwnj",
+    ],
 )
 def test_item11_filenames_lose_characters_that_change_how_they_read(raw: str, expected: str) -> None:
     assert clean_filename(raw) == expected

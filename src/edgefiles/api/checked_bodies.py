@@ -6,7 +6,7 @@ from typing import Any
 
 from edgefiles.domain.problems import Problem
 from edgefiles.domain.sniff import SNIFF_BYTES, matches_content
-from edgefiles.services.streams import discard, sniff_body
+from edgefiles.services.streams import BodyUnreadable, discard, sniff_body
 
 
 def content_mismatch(content_type: str) -> Problem:
@@ -18,7 +18,10 @@ async def checked_body(body: Any, content_type: str, size: int) -> tuple[Any, An
     task feeding it (None when the body is passed on as it is); 415 when they do not."""
     if content_type == "application/octet-stream":
         return body, None  # nothing to sniff: the request body goes to R2 as it is
-    head, stream, feed = await sniff_body(body, size, SNIFF_BYTES)
+    try:
+        head, stream, feed = await sniff_body(body, size, SNIFF_BYTES)
+    except BodyUnreadable:
+        raise Problem(400, "The request body ended before its first bytes arrived") from None
     if not matches_content(content_type, head):
         await discard(stream, feed)
         raise content_mismatch(content_type)

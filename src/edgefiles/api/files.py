@@ -177,7 +177,7 @@ async def get_metadata(ctx: RequestContext, file_id: str) -> Response:
     if include == "content":
         if row["content_type"] not in TEXT_TYPES or row["size_bytes"] > INLINE_CONTENT_LIMIT:
             raise Problem(400, f"Only text files up to {INLINE_CONTENT_LIMIT} bytes can be inlined")
-        text = await ctx.services.storage.read_text(row["r2_key"], INLINE_CONTENT_LIMIT)
+        text = await ctx.services.storage.read_text(row["r2_key"], INLINE_CONTENT_LIMIT, row["size_bytes"])
         if text is None:
             raise not_found()
         view["content"] = text
@@ -198,7 +198,9 @@ async def get_summary(ctx: RequestContext, file_id: str) -> Response:
         if summary is None:
             raise Problem(404, f"There is no summary yet (the file is {row['status']})")
         return json_response({"id": file_id, "summary": summary})
-    text = await ctx.services.storage.read_text(row["r2_key"], SUMMARY_INPUT_CHARS)
+    if row["size_bytes"] == 0:
+        raise Problem(400, "The file is empty: there is nothing to summarise")
+    text = await ctx.services.storage.read_text(row["r2_key"], SUMMARY_INPUT_CHARS, row["size_bytes"])
     if text is None:
         raise not_found()
     events = await ctx.services.ai.summary_stream(text)

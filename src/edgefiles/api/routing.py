@@ -25,7 +25,7 @@ class Router:
         self.routes: list[Route] = []
 
     def add(self, method: str, pattern: str, handler: Handler, access: str = USER) -> None:
-        regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
+        regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + r"\Z")
         self.routes.append(Route(method, pattern, handler, access, regex))
 
     def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]]:

@@ -6,7 +6,7 @@ import hmac
 import re
 import secrets
 
-_KEY = re.compile(r"^ef_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
+_KEY = re.compile(r"^ef_([0-9a-f]{12})_[A-Za-z0-9_-]{43}\Z")
 
 
 def mint() -> tuple[str, str]:

@@ -62,6 +62,8 @@ def parse_json(text: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
         raise JsonRejected(f"nested more than {max_depth} levels deep")
     try:
         return json.loads(text, parse_constant=_refuse_constant)
+    except JsonRejected:
+        raise
     except json.JSONDecodeError as error:
         raise JsonRejected(f"{error.msg} at character {error.pos}") from None
     except ValueError:

@@ -12,14 +12,16 @@ The input is whatever a user uploaded, so the work is linear in its size and bou
 """
 
 import re
+import time
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 MAX_STREAM_BYTES = 8 * 1024 * 1024  # inflated size of one stream
 MAX_INFLATED_BYTES = 32 * 1024 * 1024  # inflated size of all streams together
 MAX_TOKENS = 500_000  # content-stream tokens read in all: about 1.5 s of CPU on Pyodide here
 MAX_TEXT_BYTES = 256 * 1024  # more text than summaries and embeddings ever use
+MAX_SECONDS = 3.0  # a backstop for the counts above
 
 # `>>`, optional white space, the keyword, its end of line. A failed match backtracks only over
 # the white space it took.
@@ -39,11 +41,13 @@ _TOKEN = re.compile(
     rb"|.",  # a stray delimiter
     re.DOTALL,
 )
-_NUMBER = re.compile(rb"[+-]?[0-9]*\.?[0-9]*")
+_NUMBER_START = b"+-.0123456789"  # numbers are operands; no operator starts like one
 _LITERAL_SPECIAL = re.compile(rb"[()\\]")
 _OCTAL = re.compile(rb"[0-7]{1,3}")
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"(": b"(", b")": b")", b"\\": b"\\"}
 _SHOW_OPERATORS = frozenset({b"Tj", b"TJ", b"'", b'"'})
+# How often (in units of work) the extractor looks at the clock.
+_CLOCK_EVERY = 4096
 
 
 class UnsupportedPdf(ValueError):
@@ -52,11 +56,32 @@ class UnsupportedPdf(ValueError):
 
 @dataclass
 class Budget:
-    """What the extractor may still spend. Exhausting it ends extraction with what was found."""
+    """What the extractor may still spend. Exhausting it ends extraction with what was found.
+
+    Work is counted in units the extractor's Python loops run (tokens, and the parentheses and
+    escapes inside literal strings), so the count bounds the CPU; the clock is a second bound,
+    in case a count misses something."""
 
     inflated_bytes: int = MAX_INFLATED_BYTES
     tokens: int = MAX_TOKENS
     text_bytes: int = MAX_TEXT_BYTES
+    seconds: float = MAX_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    _deadline: float = field(init=False)
+    _until_clock: int = field(init=False, default=_CLOCK_EVERY)
+
+    def __post_init__(self) -> None:
+        self._deadline = self.clock() + self.seconds
+
+    def spend(self, units: int = 1) -> bool:
+        """Counts work done; False once the budget is gone."""
+        self.tokens -= units
+        self._until_clock -= units
+        if self._until_clock <= 0:
+            self._until_clock = _CLOCK_EVERY
+            if self.clock() > self._deadline:
+                self.tokens = 0
+        return self.tokens > 0
 
     @property
     def exhausted(self) -> bool:
@@ -81,15 +106,16 @@ def _unescape(body: bytes) -> bytes:
     return bytes(out)
 
 
-def _literal(stream: bytes, start: int) -> tuple[bytes, int]:
-    """The literal string whose `(` is at `start`: (its unescaped bytes, the position after it).
-    An unterminated string runs to the end of the stream."""
+def _literal(stream: bytes, start: int, budget: Budget) -> tuple[bytes, int]:
+    """The literal string whose `(` is at `start`: (its raw body, still escaped, and the position
+    after it). An unterminated string runs to the end of the stream. Each parenthesis and
+    escape costs a unit of work: they are what this loop iterates over."""
     depth = 1
     position = start + 1
     while depth:
         special = _LITERAL_SPECIAL.search(stream, position)
-        if special is None:
-            return _unescape(stream[start + 1 :]), len(stream)
+        if special is None or not budget.spend():
+            return stream[start + 1 :], len(stream)
         char = special.group()
         position = special.end()
         if char == b"\\":
@@ -98,31 +124,26 @@ def _literal(stream: bytes, start: int) -> tuple[bytes, int]:
             depth += 1
         else:
             depth -= 1
-    return _unescape(stream[start + 1 : position - 1]), position
+    return stream[start + 1 : position - 1], position
 
 
 def _shown_lines(stream: bytes, budget: Budget) -> Iterator[bytes]:
     """The text shown inside each BT ... ET block of a content stream, one item per block."""
     in_text = False
     line = bytearray()
-    operands: list[bytes] = []  # literal strings since the last operator
+    operands: list[bytes] = []  # literal strings (still escaped) since the last operator
     position = 0
-    while position < len(stream):
-        budget.tokens -= 1
-        if budget.tokens <= 0:
-            break
+    while position < len(stream) and budget.spend():
         if stream[position] == 0x28:  # "("
-            text, position = _literal(stream, position)
-            operands.append(text)
+            literal, position = _literal(stream, position, budget)
+            operands.append(literal)
             continue
         token = _TOKEN.match(stream, position)
         assert token is not None  # the last alternative matches any byte
         position = token.end()
         word = token.group()
-        if word[0] in _WHITESPACE or word[0] in _DELIMITERS:
-            continue
-        if _NUMBER.fullmatch(word):
-            continue  # an operand (TJ's kerning, a font size): not text
+        if word[0] in _WHITESPACE or word[0] in _DELIMITERS or word[0] in _NUMBER_START:
+            continue  # white space, names, brackets, numbers (TJ's kerning, sizes): not text
         # An operator: it takes the operands before it.
         if word == b"BT":
             in_text, line = True, bytearray()
@@ -134,7 +155,8 @@ def _shown_lines(stream: bytes, budget: Budget) -> Iterator[bytes]:
                     return
             in_text = False
         elif word in _SHOW_OPERATORS and in_text:
-            line += b"".join(operands)
+            # Unescaped only when shown: each escape was paid for when the literal was read.
+            line += b"".join(_unescape(literal) for literal in operands)
             if len(line) >= budget.text_bytes:  # one endless block: keep what the budget allows
                 yield bytes(line[: budget.text_bytes])
                 budget.text_bytes = 0

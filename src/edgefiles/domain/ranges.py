@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from edgefiles.domain.numbers import MAX_DIGITS
 
 # ASCII digits only (`\d` would take any script's digits).
-_SINGLE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+_SINGLE = re.compile(r"^bytes=([0-9]*)-([0-9]*)\Z")
 # Larger than any file: what a position of more than MAX_DIGITS digits stands for.
 _BEYOND_ANY_FILE = 10**MAX_DIGITS
 

@@ -12,7 +12,7 @@ import re
 from edgefiles.domain.numbers import is_decimal
 
 # Unpadded base64url on both sides: one spelling per token.
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\Z")
 
 
 class InvalidToken(ValueError):

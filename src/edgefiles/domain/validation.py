@@ -13,8 +13,8 @@ MAX_DESCRIPTION_LENGTH = 1000
 MAX_JSON_BODY = 16 * 1024
 MIN_LINK_SECONDS = 60
 MAX_LINK_SECONDS = 7 * 24 * 3600
-_USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}\Z")
+_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 def parse_json_object(text: str) -> dict[str, Any]:

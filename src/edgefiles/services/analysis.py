@@ -58,7 +58,9 @@ class Analyser:
     async def analyse(self, file: dict[str, Any]) -> Analysis:
         content_type = file["content_type"]
         if content_type in TEXT_TYPES:
-            obj = await self._read(file["r2_key"], TEXT_READ_BYTES)
+            if file["size_bytes"] == 0:
+                return Analysis({"kind": "text", "summary": None, "chunks": 0})
+            obj = await self._read(file["r2_key"], min(TEXT_READ_BYTES, file["size_bytes"]))
             data = bytes(await obj.arrayBuffer())  # the SDK hands an ArrayBuffer over as a memoryview
             return await self._text(decode_text(data, file["size_bytes"] > TEXT_READ_BYTES), "text")
         if content_type == "application/pdf":

@@ -51,8 +51,12 @@ class FileStorage:
     async def head(self, key: str) -> Any:
         return await self._bucket.head(key)
 
-    async def read_text(self, key: str, limit: int) -> str | None:
-        obj = await self._bucket.get(key, {"range": {"offset": 0, "length": limit}})
+    async def read_text(self, key: str, limit: int, size: int) -> str | None:
+        """The first `limit` bytes of an object of `size` bytes as text; None if it is gone."""
+        if size == 0:
+            # A range on an empty object is not satisfiable (R2 answers it with an error).
+            return "" if await self._bucket.head(key) is not None else None
+        obj = await self._bucket.get(key, {"range": {"offset": 0, "length": min(limit, size)}})
         return None if obj is None else await obj.text()
 
     async def delete(self, key: str) -> None:

@@ -18,6 +18,10 @@ from typing import Any
 import js
 
 
+class BodyUnreadable(Exception):
+    """The request body failed before its first bytes could be read."""
+
+
 async def _read_head(reader: Any, limit: int) -> tuple[bytes, list[Any]]:
     """(the first `limit` bytes, the JS chunks read to get them)."""
     head = b""
@@ -50,11 +54,22 @@ async def sniff_body(body: Any, length: int, limit: int) -> tuple[bytes, Any, An
     reader = body.getReader()
     try:
         head, chunks = await _read_head(reader, limit)
+    except Exception as error:
+        # The client closed the connection, or sent less than it declared.
+        raise BodyUnreadable(str(error)) from None
     finally:
         reader.releaseLock()
     fixed = js.FixedLengthStream.new(length)
     feed = asyncio.ensure_future(_feed(chunks, body, fixed.writable))
+    # Pyodide's event loop reports a task that fails while nothing else watches it as an
+    # "Unhandled exception in event loop", even if it is awaited a moment later (a client that
+    # disconnects fails the feed before R2 reports). The caller awaits it; this marks it watched.
+    feed.add_done_callback(_watched)
     return head, fixed.readable, feed
+
+
+def _watched(task: "asyncio.Future[None]") -> None:
+    """Nothing to do: its outcome is awaited by whoever started it."""
 
 
 async def discard(stream: Any, feed: Any | None) -> None:
