@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import random
 import re
+import socket
 import subprocess
 import time
 import uuid
@@ -18,7 +19,7 @@ import httpx
 import pytest
 
 from api_client import ADMIN_TOKEN, SIGNING_KEY, User, UserFactory, upload
-from invariants import database
+from invariants import Snapshot, database
 from runtime_harness import ROOT, Runtime, running, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -472,3 +473,46 @@ def test_item13_without_the_flag_scheduled_is_just_an_unknown_path(tmp_path: Pat
         response = runtime.client.get("/__scheduled", params={"time": str(4102444800000)})
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"
+
+
+# -- found while fixing ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json", "text/csv"])
+def test_an_empty_text_file_completes_and_reads_as_empty(users: UserFactory, content_type: str) -> None:
+    user = users.new()
+    file = upload(user, "empty", b"", content_type).json()
+    done = wait_for(
+        lambda: (f := user.client.get(f"/api/files/{file['id']}").json())["status"] != "pending" and f,
+        timeout=DEADLINE_SECONDS,
+        what="the empty file to be processed",
+    )
+    assert done["status"] == "completed", done
+    assert user.client.get(f"/api/files/{file['id']}", params={"include": "content"}).json()["content"] == ""
+    summary = user.client.get(f"/api/files/{file['id']}/summary", params={"stream": "1"})
+    assert summary.status_code == 400
+    assert summary.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("sent", [100, 300_000], ids=["before-the-first-bytes", "mid-body"])
+def test_a_client_that_disconnects_leaves_nothing_and_no_traceback(
+    edgefiles: Runtime, users: UserFactory, sent: int
+) -> None:
+    user = users.new()
+    name = f"gone-{uuid.uuid4().hex}.txt"
+    log_before = len(edgefiles.log_text())
+    head = (
+        f"PUT /api/files/{name} HTTP/1.1\r\nHost: x\r\nAuthorization: {user.client.headers['authorization']}\r\n"
+        "Content-Type: text/plain\r\nContent-Length: 1000000\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", edgefiles.port)) as client:
+        client.sendall(head + b"a" * sent)
+        time.sleep(0.5)
+    wait_for(lambda: name in edgefiles.log_text()[log_before:], timeout=DEADLINE_SECONDS, what="the request's log line")
+    health_answers(edgefiles)
+    assert user.client.get("/api/files").json()["items"] == []
+    snapshot = Snapshot.read(edgefiles.persist_to)
+    assert not [key for key in snapshot.objects if key.startswith(f"uploads/{user.user_id}/")]
+    log = edgefiles.log_text()[log_before:]
+    assert "Unhandled exception" not in log
+    assert "unhandled error" not in log

@@ -1,10 +1,9 @@
 import pytest
 
+from edgefiles.domain.filenames import MAX_FILENAME_LENGTH, clean_filename
 from edgefiles.domain.files import (
-    MAX_FILENAME_LENGTH,
     base_content_type,
     cache_key,
-    clean_filename,
     object_key,
     parse_content_length,
 )

@@ -19,8 +19,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edgefiles.domain import api_keys, validation
-from edgefiles.domain.cursors import decode_cursor
-from edgefiles.domain.files import clean_filename, parse_content_length
+from edgefiles.domain.cursors import decode_cursor, encode_cursor
+from edgefiles.domain.filenames import clean_filename
+from edgefiles.domain.files import parse_content_length
 from edgefiles.domain.identifiers import check_path_parameters
 from edgefiles.domain.json_input import MAX_JSON_DEPTH, JsonRejected, nesting_depth, parse_json
 from edgefiles.domain.pdf_text import Budget, UnsupportedPdf, extract_text
@@ -116,6 +117,29 @@ def test_a_trailing_newline_is_not_part_of_a_valid_value(check) -> None:
     with pytest.raises(Problem):
         check()
     assert api_keys.prefix_of(api_keys.mint()[1] + "\n") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a": 1e999}', '{"a": -1e400}', '"\\ud800"', '["\\udfff", "x"]'],
+    ids=["huge", "huge-negative", "lone-high-surrogate", "lone-low-surrogate"],
+)
+def test_json_values_that_cannot_be_stored(text: str) -> None:
+    with pytest.raises(JsonRejected):
+        parse_json(text)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'"ab"', b'{"x": 1, "y": 2}', b'["a", "b", "c"]'],
+    ids=["string", "object", "three"],
+)
+def test_cursors_only_as_this_api_writes_them(raw: bytes) -> None:
+    with pytest.raises(ValueError, match="invalid cursor"):
+        decode_cursor(base64.urlsafe_b64encode(raw).rstrip(b"=").decode())
+    cursor = encode_cursor("2026-01-01T00:00:00.000Z", "f")
+    with pytest.raises(ValueError, match="invalid cursor"):
+        decode_cursor(cursor + "!!")
 
 
 def test_json_at_the_depth_limit_is_accepted() -> None:
@@ -252,6 +276,11 @@ def test_well_formed_path_parameters_pass() -> None:
         ("b\u115f\u2800.txt", "b.txt"),
         ("c\u034f\ufe0f\ufffe.txt", "c.txt"),
         ("tag\U000e0041.txt", "tag.txt"),
+        ("report\u200c\u200d\u200c.pdf", "report.pdf"),
+        ("e\u200b\u0301.txt", "\u00e9.txt"),
+        ("plane4\U0004fffe.txt", "plane4.txt"),
+        ("invoice.pdf" + "\u2003" * 200 + ".exe", "invoice.pdf .exe"),
+        ("\U0001f468\u200d\U0001f469.png", "\U0001f468\u200d\U0001f469.png"),
         (
             "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645.txt",
             "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645.txt",
@@ -270,6 +299,11 @@ def test_well_formed_path_parameters_pass() -> None:
         "blank-braille",
         "joiner-selector-nonchar",
         "tag",
+        "joiner-run",
+        "mark-after-removed",
+        "plane-4-nonchar",
+        "spaces-hide-extension",
+        "emoji-zwj-sequence",
         "persian-zwnj",
     ],
 )

@@ -34,7 +34,11 @@ export class Bridge {
     if (body.length !== undefined) headers["content-length"] = String(body.length);
     else if (body.stream) headers["transfer-encoding"] = "chunked";
     for (let attempt = 1; ; attempt += 1) {
-      const request = http.request(url, { method: "POST", headers, agent: this.agent });
+      // When the Worker has held the event loop for a while (seconds of CPU in Python), every
+      // pooled socket may have been closed by workerd unnoticed. A retry therefore goes on a
+      // connection of its own, and so does a streamed body, which could not be sent again.
+      const agent = attempt === 1 && !body.stream ? this.agent : false;
+      const request = http.request(url, { method: "POST", headers, agent });
       const responded = once(request, "response");
       // Observed below; if writing the body fails first, its error is the one that matters.
       responded.catch(() => {});
@@ -45,10 +49,9 @@ export class Bridge {
         const [response] = await responded;
         return response;
       } catch (error) {
-        // A keep-alive socket that workerd closed as this call picked it up: the call never
-        // reached workerd, so sending it again on a fresh socket is safe (the retry Node's
-        // http documentation prescribes). A streamed body cannot be sent twice.
-        if (attempt === 1 && body.buffer && request.reusedSocket && error?.code === "ECONNRESET") continue;
+        // A keep-alive socket that workerd had closed: the call never reached workerd, so
+        // sending it again is safe (the retry Node's http documentation prescribes).
+        if (attempt === 1 && request.reusedSocket && error?.code === "ECONNRESET") continue;
         throw error;
       }
     }

@@ -20,9 +20,13 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         raise ValueError("invalid cursor")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, file_id = parse_json(raw, max_depth=1)
-    except (binascii.Error, JsonRejected, ValueError, TypeError) as error:
+        value = parse_json(raw, max_depth=1)
+    except (binascii.Error, JsonRejected, ValueError) as error:
         raise ValueError("invalid cursor") from error
-    if not isinstance(created_at, str) or not isinstance(file_id, str):
+    if not isinstance(value, list) or len(value) != 2 or not all(isinstance(part, str) for part in value):
+        raise ValueError("invalid cursor")
+    created_at, file_id = value
+    # One spelling per cursor: only what encode_cursor writes.
+    if encode_cursor(created_at, file_id) != cursor:
         raise ValueError("invalid cursor")
     return created_at, file_id

@@ -3,11 +3,13 @@
 `json.loads` recurses once per nesting level. On Pyodide the WebAssembly stack runs out long
 before Python's recursion limit (about 5,000 levels), and that is not a RecursionError but a
 fatal error that leaves the isolate unusable. So the nesting is measured first, in one linear
-pass, and refused beyond a depth no request of this API needs. NaN and Infinity, which Python
-accepts and JSON does not, are refused too.
+pass, and refused beyond a depth no request of this API needs. NaN, Infinity and numbers too
+large for a float (which Python accepts as infinite), and strings with lone surrogates (which
+cannot be stored), are refused too.
 """
 
 import json
+import math
 import re
 from typing import Any
 
@@ -51,6 +53,13 @@ def _refuse_constant(name: str) -> Any:
     raise JsonRejected(f"{name} is not a JSON number")
 
 
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise JsonRejected(f"{literal[:20]} is too large for a number")
+    return value
+
+
 def parse_json(text: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """The value of `text`, or JsonRejected."""
     if isinstance(text, bytes):
@@ -61,7 +70,7 @@ def parse_json(text: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
     if nesting_depth(text, max_depth) > max_depth:
         raise JsonRejected(f"nested more than {max_depth} levels deep")
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
     except JsonRejected:
         raise
     except json.JSONDecodeError as error:
@@ -69,3 +78,9 @@ def parse_json(text: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
     except ValueError:
         # The other ValueError json.loads raises: an integer longer than int() accepts.
         raise JsonRejected("a number has too many digits") from None
+    try:
+        # "\\ud800" is valid JSON but no Unicode text: it could not be stored or encoded.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise JsonRejected("a string holds a lone surrogate, which is not Unicode text") from None
+    return value

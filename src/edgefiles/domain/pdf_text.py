@@ -46,6 +46,8 @@ _LITERAL_SPECIAL = re.compile(rb"[()\\]")
 _OCTAL = re.compile(rb"[0-7]{1,3}")
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"(": b"(", b")": b")", b"\\": b"\\"}
 _SHOW_OPERATORS = frozenset({b"Tj", b"TJ", b"'", b'"'})
+_DICTIONARY_BYTES = 64 * 1024
+_STREAM_COST = 4
 # How often (in units of work) the extractor looks at the clock.
 _CLOCK_EVERY = 4096
 
@@ -136,7 +138,8 @@ def _shown_lines(stream: bytes, budget: Budget) -> Iterator[bytes]:
     while position < len(stream) and budget.spend():
         if stream[position] == 0x28:  # "("
             literal, position = _literal(stream, position, budget)
-            operands.append(literal)
+            # No more than can still become text (an escape is at most 4 bytes for 1).
+            operands.append(literal[: 4 * budget.text_bytes])
             continue
         token = _TOKEN.match(stream, position)
         assert token is not None  # the last alternative matches any byte
@@ -166,27 +169,36 @@ def _shown_lines(stream: bytes, budget: Budget) -> Iterator[bytes]:
 
 def _content_streams(pdf: bytes, budget: Budget) -> Iterator[bytes]:
     position = 0
-    while not budget.exhausted:
+    view = memoryview(pdf)  # slices for zlib without copying the file
+    # Each stream costs work, whatever it holds: a file of a million empty streams is work too
+    # (finding one takes about as long as reading a few tokens).
+    while not budget.exhausted and budget.spend(_STREAM_COST):
         keyword = _STREAM_START.search(pdf, position)
         if keyword is None:
             return
-        end = pdf.find(b"endstream", keyword.end())
+        start = keyword.end()
+        end = pdf.find(b"endstream", start)
         if end < 0:
             return  # no stream after this one can be complete either
-        data = pdf[keyword.end() : end]
-        data = data[:-2] if data.endswith(b"\r\n") else data[:-1] if data.endswith((b"\n", b"\r")) else data
+        data_end = end - 2 if pdf.startswith(b"\r\n", end - 2) else end - 1 if pdf[end - 1] in b"\r\n" else end
+        data_end = max(data_end, start)
         # The stream's dictionary lies between the object's start (or the previous stream's
-        # end) and its keyword: each byte of the file is searched once.
+        # end) and its keyword, and ends with its keyword: each byte of the file is searched
+        # once, and no more than its last 64 KB are copied.
         object_start = pdf.rfind(b"obj", position, keyword.start())
-        dictionary = pdf[max(object_start, position) : keyword.start() + 2]
+        dictionary = pdf[max(object_start, position, keyword.start() - _DICTIONARY_BYTES) : keyword.start() + 2]
         position = end + len(b"endstream")
+        # At most what one stream and the budget allow, raw or inflated.
+        limit = min(MAX_STREAM_BYTES, budget.inflated_bytes)
         if b"/FlateDecode" in dictionary:
             try:
-                data = zlib.decompressobj().decompress(data, min(MAX_STREAM_BYTES, budget.inflated_bytes))
+                data = zlib.decompressobj().decompress(view[start:data_end], limit)
             except zlib.error:
                 continue
         elif b"/Filter" in dictionary:
             continue  # other filters (images, fonts) carry no text we can read
+        else:
+            data = pdf[start : min(data_end, start + limit)]
         budget.inflated_bytes -= len(data)
         yield data
 

@@ -4,7 +4,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from edgefiles.domain.files import base_content_type, clean_filename
+from edgefiles.domain.filenames import clean_filename
+from edgefiles.domain.files import base_content_type
 from edgefiles.domain.json_input import JsonRejected, parse_json
 from edgefiles.domain.numbers import is_decimal
 from edgefiles.domain.problems import Problem
