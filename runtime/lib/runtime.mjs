@@ -95,10 +95,11 @@ export async function startRuntime({
       instance.destroy?.();
     }
   }
+  // fetch(request, env, ctx) relaxed, env and ctx undefined for a class entrypoint
+  // (workerd: api/global-scope.c++ passes them, io/worker.c++ leaves them empty).
   const invokeFetch = (request) =>
-    withDefault((instance) => python.call(instance, "fetch", [request], { relaxed: true }));
-  const invokeEvent = (method, event) =>
-    withDefault((instance, ctx) => python.callEventHandler(instance, method, event, env, ctx));
+    withDefault((instance) => python.call(instance, "fetch", [request, undefined, undefined], { relaxed: true }));
+  const invokeEvent = (method, event) => withDefault((instance) => python.callEventHandler(instance, method, event));
 
   queueHandler = async (payload) => {
     const started = performance.now();

@@ -22,5 +22,5 @@ class Default(WorkerEntrypoint):
             return Response("", status=202)
         return Response("not found", status=404)
 
-    async def queue(self, batch):
+    async def queue(self, batch, env, ctx):
         batch.ackAll()

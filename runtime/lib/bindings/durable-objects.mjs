@@ -205,7 +205,12 @@ export class DurableObjectNamespace {
         if (typeof prop !== "string" || prop === "then" || prop === "toJSON") return undefined;
         if (prop in obj) return obj[prop];
         if (prop === "fetch") {
-          return (input, init) => call("fetch", [input instanceof Request && !init ? input : new Request(input, init)], true);
+          const request = (input, init) => (input instanceof Request && !init ? input : new Request(input, init));
+          return (input, init) => call("fetch", [request(input, init), undefined, undefined], true);
+        }
+        if (RESERVED_RPC_NAMES.has(prop)) {
+          // workerd: api/worker-rpc.c++ refuses handler names over RPC.
+          return () => Promise.reject(new TypeError(`'${prop}' is a reserved method and cannot be called over RPC.`));
         }
         // Any other name is an RPC method; arguments cross by structured clone, as over RPC.
         return (...args) => call(prop, args.map(cloneForRpc), false);
@@ -213,6 +218,10 @@ export class DurableObjectNamespace {
     });
   }
 }
+
+// Handlers a Durable Object (or entrypoint) has that are not RPC methods (workerd
+// api/worker-rpc.c++); `fetch` has its own path and `constructor` names the stub's class.
+const RESERVED_RPC_NAMES = new Set(["connect", "alarm", "webSocketMessage", "webSocketClose", "webSocketError", "dup"]);
 
 function cloneForRpc(value) {
   try {

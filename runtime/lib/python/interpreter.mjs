@@ -107,10 +107,10 @@ _import_main`);
     return await this.host.call_method(relaxed, instance, method, ...args);
   }
 
-  // queue and scheduled: (event, env, ctx), relaxed.
-  async callEventHandler(instance, method, event, env, ctx) {
-    if (typeof instance[method] !== "function") throw new TypeError(`The Default entrypoint has no ${method}() handler`);
-    await this.host.call_event_handler(instance, method, event, env, ctx);
+  // queue and scheduled: strictly, (event, None, None), as workerd calls a class entrypoint.
+  async callEventHandler(instance, method, event) {
+    if (typeof instance[method] !== "function") throw new TypeError(`Method ${method} does not exist`);
+    await this.host.call_event_handler(instance, method, event);
   }
 
   async callHandler(instance, method, args) {

@@ -1,11 +1,14 @@
 """The Python half of the local runtime's dispatch, loaded into Pyodide before the Worker.
 
-It plays the part of workerd's introspection module: it lists the entrypoint classes the main
-module exports and calls their methods with production's conversions, `python_from_rpc` on
-every argument and `python_to_rpc` on the result. `fetch` is called the relaxed way (arguments
-the method does not accept are dropped) and RPC methods strictly. Event handlers (`queue`,
-`scheduled`) get `(event, env, ctx)` the relaxed way, which is why both `queue(self, batch)` and
-`queue(self, batch, env, ctx)` work, as they do in production.
+It plays the part of workerd's introspection module (src/pyodide/internal/introspection.py,
+`wrapper_func`) and of the proxy in src/pyodide/python-entrypoint-helper.ts (workerd
+v1.20260822.1): it lists the entrypoint classes the main module exports and calls their methods
+with production's conversions, `python_from_rpc` on every argument and `python_to_rpc` on the
+result. Only `fetch` and `test` are called the relaxed way (arguments the method does not accept
+are dropped). Everything else is called strictly with every argument workerd passes: `queue` and
+`scheduled` get `(event, env, ctx)`, where env and ctx are None for a class entrypoint (workerd
+passes undefined; the instance has `self.env` and `self.ctx`), so `queue(self, batch)` fails with
+"takes 2 positional arguments but 4 were given", as it does in production.
 """
 
 import inspect
@@ -19,7 +22,6 @@ from workers import (
     DurableObject,
     WorkerEntrypoint,
     WorkflowEntrypoint,
-    _EnvWrapper,
     python_from_rpc,
     python_to_rpc,
 )
@@ -70,8 +72,9 @@ async def call_method(relaxed, instance, name, *args):
     return python_to_rpc(result)
 
 
-async def call_event_handler(instance, name, event, env, ctx):
-    result = relaxed_call(getattr(instance, name), python_from_rpc(event), _EnvWrapper(env), ctx)
+async def call_event_handler(instance, name, event):
+    """queue and scheduled: strictly, `(event, None, None)`."""
+    result = getattr(instance, name)(python_from_rpc(event), None, None)
     if inspect.isawaitable(result):
         await result
 

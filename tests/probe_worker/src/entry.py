@@ -129,7 +129,7 @@ class Default(WorkerEntrypoint):
             return as_json({"scheduled": True})
         return as_json({"error": "no route"}, 404)
 
-    async def queue(self, batch):
+    async def queue(self, batch, env, ctx):
         for message in batch.messages:
             body = message.body
             if batch.queue == "probe-dlq":
@@ -145,6 +145,6 @@ class Default(WorkerEntrypoint):
                 await record(self.env, "consumed", body["tag"], str(message.attempts))
                 message.ack()
 
-    # Event handlers may take (event) or (event, env, ctx); queue uses the first form, this the second.
+    # Called strictly with (event, env, ctx); env and ctx are None for a class entrypoint.
     async def scheduled(self, controller, env, ctx):
-        await record(env, "scheduled", controller.cron)
+        await record(self.env, "scheduled", controller.cron)

@@ -1,0 +1,65 @@
+// For the runtime's own tests: a throwaway Python Worker project (wrangler.toml and a main
+// module) served by the runtime's CLI in a child process, as a developer starts it.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const CLI = path.join(ROOT, "runtime", "bin", "pyworker-dev.mjs");
+const START_TIMEOUT_MS = 90_000;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startWorker({ wrangler, entry, args = [] }) {
+  const project = fs.mkdtempSync(path.join(os.tmpdir(), "pyworker-test-"));
+  fs.mkdirSync(path.join(project, "src"));
+  fs.writeFileSync(path.join(project, "wrangler.toml"), wrangler);
+  fs.writeFileSync(path.join(project, "src", "entry.py"), entry);
+  const port = await freePort();
+  let output = "";
+  const child = spawn(
+    process.execPath,
+    [CLI, "--config", path.join(project, "wrangler.toml"), "--port", String(port), "--persist-to", path.join(project, "state"), ...args],
+    { cwd: ROOT, env: { ...process.env, VIRTUAL_ENV: path.join(ROOT, ".venv") }, detached: true },
+  );
+  child.stdout.on("data", (chunk) => (output += chunk));
+  child.stderr.on("data", (chunk) => (output += chunk));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!output.includes("ready on http://")) {
+    if (child.exitCode !== null) throw new Error(`runtime exited with ${child.exitCode}:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`runtime not ready after ${START_TIMEOUT_MS} ms:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => process.kill(-child.pid, "SIGKILL"), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      try {
+        process.kill(-child.pid, "SIGKILL"); // whatever is left of the group (workerd)
+      } catch {
+        // Already gone.
+      }
+      fs.rmSync(project, { recursive: true, force: true });
+    },
+  };
+}
