@@ -2,25 +2,14 @@
 // module) served by the runtime's CLI in a child process, as a developer starts it.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort, stopProcessGroup } from "./processes.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = path.join(ROOT, "runtime", "bin", "pyworker-dev.mjs");
 const START_TIMEOUT_MS = 90_000;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startWorker({ wrangler, entry, args = [] }) {
   const project = fs.mkdtempSync(path.join(os.tmpdir(), "pyworker-test-"));
@@ -47,18 +36,7 @@ export async function startWorker({ wrangler, entry, args = [] }) {
     url,
     output: () => output,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => process.kill(-child.pid, "SIGKILL"), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      try {
-        process.kill(-child.pid, "SIGKILL"); // whatever is left of the group (workerd)
-      } catch {
-        // Already gone.
-      }
+      await stopProcessGroup(child);
       fs.rmSync(project, { recursive: true, force: true });
     },
   };

@@ -2,11 +2,11 @@
 // port), an API key minted through the admin API, and Debian's Chromium driven by playwright-core.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { freePort, stopProcessGroup } from "../../runtime/testing/processes.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const ARTIFACTS = path.join(ROOT, "test-results");
@@ -26,17 +26,6 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
   "--disable-dev-shm-usage",
 ];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startWorker(vars = {}) {
   const port = await freePort();
@@ -86,18 +75,7 @@ export async function startWorker(vars = {}) {
       return fetch(`${url}${pathname}`, { ...init, headers: { authorization: `Bearer ${key}`, ...init.headers } });
     },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => process.kill(-child.pid, "SIGKILL"), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      try {
-        process.kill(-child.pid, "SIGKILL"); // whatever is left of the group (workerd)
-      } catch {
-        // Already gone.
-      }
+      await stopProcessGroup(child);
       fs.closeSync(log);
       fs.rmSync(state, { recursive: true, force: true });
     },
