@@ -19,6 +19,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = ROOT / "runtime" / "bin" / "pyworker-dev.mjs"
+# How `npm run dev` starts Node: with WebAssembly stack switching, as production runs Pyodide
+# (runtime/lib/jspi.mjs).
+NODE_FLAGS = ["--experimental-wasm-stack-switching"]
 START_TIMEOUT_SECONDS = 90
 
 
@@ -68,7 +71,7 @@ class Runtime:
     def start(self) -> "Runtime":
         self.port = free_port()
         env = {**os.environ, "VIRTUAL_ENV": str(ROOT / ".venv"), **self.extra_env}
-        command = ["node", str(CLI), "--config", str(self.config), "--port", str(self.port)]
+        command = ["node", *NODE_FLAGS, str(CLI), "--config", str(self.config), "--port", str(self.port)]
         command += [
             "--persist-to",
             str(self.persist_to),
@@ -170,7 +173,8 @@ def running(
 
 def start_and_expect_failure(config: Path, persist_to: Path, log_path: Path, **env: str) -> str:
     """Starts a runtime that must refuse to start; returns what it printed."""
-    command = ["node", str(CLI), "--config", str(config), "--port", str(free_port()), "--persist-to", str(persist_to)]
+    command = ["node", *NODE_FLAGS, str(CLI), "--config", str(config), "--port", str(free_port())]
+    command += ["--persist-to", str(persist_to)]
     full_env = {**os.environ, "VIRTUAL_ENV": str(ROOT / ".venv"), **env}
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, env=full_env, check=False)
     log_path.write_text(result.stdout + result.stderr)

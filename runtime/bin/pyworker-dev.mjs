@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { BundleError } from "../lib/bundle.mjs";
 import { ConfigError } from "../lib/config.mjs";
+import { jspiAvailable, jspiMissingMessage } from "../lib/jspi.mjs";
 import { logError } from "../lib/log.mjs";
 import { WorkerLoadError } from "../lib/python/interpreter.mjs";
 import { startRuntime, StartupError } from "../lib/runtime.mjs";
@@ -34,6 +35,11 @@ function parseVars(pairs) {
 }
 
 const KNOWN_STARTUP_ERRORS = [BundleError, ConfigError, StartupError, WorkerLoadError];
+
+if (!jspiAvailable()) {
+  logError(`✘ ${jspiMissingMessage()}`);
+  process.exit(1);
+}
 
 // workerd logs an error that escapes the Worker's promises and goes on serving; so does this
 // runtime, rather than letting Node end the process.

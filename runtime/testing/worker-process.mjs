@@ -11,18 +11,23 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const CLI = path.join(ROOT, "runtime", "bin", "pyworker-dev.mjs");
 const START_TIMEOUT_MS = 90_000;
 
-export async function startWorker({ wrangler, entry, args = [] }) {
+// Started as `npm run dev -- ...` starts it, or, with `nodeFlags`, as `node <nodeFlags> <cli> ...`.
+export async function startWorker({ wrangler, entry, args = [], nodeFlags = null }) {
   const project = fs.mkdtempSync(path.join(os.tmpdir(), "pyworker-test-"));
   fs.mkdirSync(path.join(project, "src"));
   fs.writeFileSync(path.join(project, "wrangler.toml"), wrangler);
   fs.writeFileSync(path.join(project, "src", "entry.py"), entry);
   const port = await freePort();
   let output = "";
-  const child = spawn(
-    process.execPath,
-    [CLI, "--config", path.join(project, "wrangler.toml"), "--port", String(port), "--persist-to", path.join(project, "state"), ...args],
-    { cwd: ROOT, env: { ...process.env, VIRTUAL_ENV: path.join(ROOT, ".venv") }, detached: true },
-  );
+  const cliArgs = ["--config", path.join(project, "wrangler.toml"), "--port", String(port), "--persist-to", path.join(project, "state"), ...args];
+  const [command, commandArgs] = nodeFlags
+    ? [process.execPath, [...nodeFlags, CLI, ...cliArgs]]
+    : ["npm", ["run", "--silent", "dev", "--", ...cliArgs]];
+  const child = spawn(command, commandArgs, {
+    cwd: ROOT,
+    env: { ...process.env, VIRTUAL_ENV: path.join(ROOT, ".venv") },
+    detached: true,
+  });
   child.stdout.on("data", (chunk) => (output += chunk));
   child.stderr.on("data", (chunk) => (output += chunk));
   const url = `http://127.0.0.1:${port}`;
