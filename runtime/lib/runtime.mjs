@@ -87,6 +87,7 @@ export async function startRuntime({
 
   // A Default instance per event, as workerd creates one per request.
   async function withDefault(use) {
+    await python.ready(); // a fresh isolate, if the last one was lost
     const ctx = new ExecutionContext(pending);
     const instance = python.construct("Default", [ctx, env]);
     try {

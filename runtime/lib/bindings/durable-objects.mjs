@@ -71,7 +71,13 @@ class ObjectHost {
 
   enqueue(task) {
     const run = this.tail.then(async () => {
-      if (!this.instance) this.instance = await this.namespace.python.construct(this.namespace.className, [this.state, this.namespace.env()]);
+      const python = this.namespace.python;
+      await python.ready();
+      // An instance made in an isolate that has since been lost is gone with it; storage stays.
+      if (!this.instance || this.instanceGeneration !== python.generation) {
+        this.instance = await python.construct(this.namespace.className, [this.state, this.namespace.env()]);
+        this.instanceGeneration = python.generation;
+      }
       return task(this.instance);
     });
     this.tail = run.catch(() => {});

@@ -1,32 +1,85 @@
 // Loads Pyodide (the interpreter production Python Workers run), installs the workers SDK into
 // its site-packages, registers the two JS modules the SDK imports, writes the Worker's bundle
 // where workerd puts it and imports the main module by the name workerd uses.
+//
+// It is the Worker's isolate: after a fatal interpreter error (a stack overflow, running out of
+// memory) Pyodide can no longer be used, and workerd throws such an isolate away and starts the
+// next request in a fresh one. So does this class: calls in flight fail, and a fresh interpreter
+// is loaded with the same Worker for the calls that follow.
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadPyodide } from "pyodide";
-import { step } from "../log.mjs";
+import { logError, step } from "../log.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const MODULE_ROOT = "/session/metadata";
 
 export class WorkerLoadError extends Error {}
 
+// What a call in flight fails with when its isolate is lost.
+export class IsolateLost extends Error {}
+
 function pythonErrorMessage(error) {
   return String(error?.message ?? error);
 }
 
 export class PythonWorker {
+  // Incremented each time the isolate is replaced; instances made in an older one are gone.
+  generation = 0;
+  #ready = Promise.resolve();
+  #inFlight = new Set(); // the reject functions of calls running in the current isolate
+
   // Loading the interpreter needs nothing from the Worker, so it can start first.
   static async boot({ onStdout }) {
     const worker = new PythonWorker();
-    worker.pyodide = await step("pyodide load", () =>
-      loadPyodide({ stdout: onStdout, stderr: onStdout, env: { PYTHONUNBUFFERED: "1" } }),
-    );
+    worker.onStdout = onStdout;
+    worker.pyodide = await step("pyodide load", () => worker.#loadInterpreter());
     return worker;
   }
 
-  async load({ bundle, sdk, compatibilityFlags, helper }) {
+  async #loadInterpreter() {
+    const pyodide = await loadPyodide({ stdout: this.onStdout, stderr: this.onStdout, env: { PYTHONUNBUFFERED: "1" } });
+    // Pyodide calls this once it has given up on itself (src/js/api.ts, fatal_error).
+    pyodide._api.on_fatal = (error) => this.#lost(error);
+    return pyodide;
+  }
+
+  #lost(error) {
+    const cause = (error?.message ? `${error.name ?? "Error"}: ${error.message}` : String(error)).split("\n")[0];
+    logError(`✘ the Python isolate hit a fatal error (${cause}): calls in flight fail, the next ones run in a fresh isolate`);
+    this.generation += 1;
+    const failure = new IsolateLost(`the Python isolate was lost to a fatal error: ${cause}`);
+    for (const reject of this.#inFlight) reject(failure);
+    this.#inFlight.clear();
+    this.#ready = this.#replace();
+    this.#ready.catch((reason) => logError(`✘ a fresh isolate could not be started: ${reason?.stack ?? reason}`));
+  }
+
+  async #replace() {
+    this.pyodide = await step("pyodide load (fresh isolate)", () => this.#loadInterpreter());
+    await this.load(this.loadOptions);
+  }
+
+  // Resolves once the current isolate can take calls (at once, unless one is being replaced).
+  ready() {
+    return this.#ready;
+  }
+
+  // A call into Python that fails, rather than hangs, if the isolate is lost while it runs.
+  #inIsolate(call) {
+    return new Promise((resolve, reject) => {
+      this.#inFlight.add(reject);
+      Promise.resolve()
+        .then(call)
+        .then(resolve, reject)
+        .finally(() => this.#inFlight.delete(reject));
+    });
+  }
+
+  async load(options) {
+    const { bundle, sdk, compatibilityFlags, helper } = options;
+    this.loadOptions = options;
     const worker = this;
     worker.bundle = bundle;
     await step(`workers SDK install (${sdk.description})`, () => worker.#installSdk(sdk));
@@ -104,18 +157,18 @@ _import_main`);
 
   async call(instance, method, args, { relaxed }) {
     if (typeof instance[method] !== "function") throw new TypeError(`Method ${method} does not exist`);
-    return await this.host.call_method(relaxed, instance, method, ...args);
+    return await this.#inIsolate(() => this.host.call_method(relaxed, instance, method, ...args));
   }
 
   // queue and scheduled: strictly, (event, None, None), as workerd calls a class entrypoint.
   async callEventHandler(instance, method, event) {
     if (typeof instance[method] !== "function") throw new TypeError(`Method ${method} does not exist`);
-    await this.host.call_event_handler(instance, method, event);
+    await this.#inIsolate(() => this.host.call_event_handler(instance, method, event));
   }
 
   async callHandler(instance, method, args) {
     if (typeof instance[method] !== "function") return;
-    await this.host.call_handler(instance, method, ...args);
+    await this.#inIsolate(() => this.host.call_handler(instance, method, ...args));
   }
 
   // The Python traceback of an error raised by Worker code, with bundle paths mapped to source.

@@ -1,0 +1,70 @@
+// Isolate parity (issue 11, item 7): a fatal interpreter error ends the isolate. workerd then
+// fails what was running in it and starts the next request in a fresh isolate; before, this
+// runtime hung every later request. Pyodide reports the fatal error through its on_fatal hook
+// (pyodide src/js/api.ts, fatal_error) and can no longer be used after it.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { startWorker } from "../testing/worker-process.mjs";
+
+const WRANGLER = `
+name = "isolate"
+main = "src/entry.py"
+compatibility_date = "2026-04-20"
+compatibility_flags = ["python_workers"]
+
+[[durable_objects.bindings]]
+name = "COUNTER"
+class_name = "Counter"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Counter"]
+`;
+
+const ENTRY = `
+import json
+import uuid
+
+from workers import DurableObject, Response, WorkerEntrypoint
+
+ISOLATE = uuid.uuid4().hex  # a new value in each isolate
+
+
+class Counter(DurableObject):
+    async def add(self):
+        count = (await self.ctx.storage.get("count") or 0) + 1
+        await self.ctx.storage.put("count", count)
+        return count
+
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        path = request.url.split("/", 3)[3]
+        if path == "overflow":
+            json.loads("[" * 200_000 + "]" * 200_000)  # overflows the WebAssembly stack: fatal
+        stub = self.env.COUNTER.get(self.env.COUNTER.idFromName("c"))
+        return Response(json.dumps({"isolate": ISOLATE, "count": await stub.add()}))
+`;
+
+let worker;
+before(async () => {
+  worker = await startWorker({ wrangler: WRANGLER, entry: ENTRY });
+});
+after(() => worker?.stop());
+
+async function get(path, timeoutMs = 30_000) {
+  return fetch(`${worker.url}/${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+}
+
+test("the request that kills the isolate fails; the next ones run in a fresh isolate", async () => {
+  const first = await (await get("")).json();
+  const fatal = await get("overflow");
+  assert.equal(fatal.status, 500);
+  assert.match(worker.output(), /the Python isolate hit a fatal error \(RangeError: Maximum call stack size exceeded\)/);
+  const second = await (await get("")).json();
+  assert.notEqual(second.isolate, first.isolate);
+  // The Durable Object's storage outlives the isolate; its instance is made anew.
+  assert.equal(second.count, first.count + 1);
+  const third = await (await get("")).json();
+  assert.equal(third.isolate, second.isolate);
+});
