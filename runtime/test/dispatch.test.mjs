@@ -6,14 +6,12 @@
 // (api/worker-rpc.c++: "'X' is a reserved method and cannot be called over RPC.").
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startWorker } from "../testing/worker-process.mjs";
+import { startWorker, wranglerToml } from "../testing/worker-process.mjs";
 
-const WRANGLER = `
-name = "dispatch"
-main = "src/entry.py"
-compatibility_date = "2026-04-20"
-compatibility_flags = ["python_workers"]
-
+const WRANGLER = wranglerToml({
+  name: "dispatch",
+  durableObjects: { COUNTER: "Counter" },
+  extra: `
 [[queues.producers]]
 binding = "JOBS"
 queue = "dispatch-jobs"
@@ -24,17 +22,10 @@ max_batch_size = 10
 max_batch_timeout = 1
 max_retries = 0
 
-[[durable_objects.bindings]]
-name = "COUNTER"
-class_name = "Counter"
-
-[[migrations]]
-tag = "v1"
-new_sqlite_classes = ["Counter"]
-
 [triggers]
 crons = ["*/5 * * * *"]
-`;
+`,
+});
 
 // Handlers with every argument workerd passes; each records what it received.
 const STRICT = `

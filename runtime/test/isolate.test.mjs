@@ -4,22 +4,9 @@
 // (pyodide src/js/api.ts, fatal_error) and can no longer be used after it.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { startWorker } from "../testing/worker-process.mjs";
+import { startWorker, wranglerToml } from "../testing/worker-process.mjs";
 
-const WRANGLER = `
-name = "isolate"
-main = "src/entry.py"
-compatibility_date = "2026-04-20"
-compatibility_flags = ["python_workers"]
-
-[[durable_objects.bindings]]
-name = "COUNTER"
-class_name = "Counter"
-
-[[migrations]]
-tag = "v1"
-new_sqlite_classes = ["Counter"]
-`;
+const WRANGLER = wranglerToml({ name: "isolate", durableObjects: { COUNTER: "Counter" } });
 
 const ENTRY = `
 import json

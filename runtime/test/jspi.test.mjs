@@ -4,14 +4,9 @@
 // run a Worker that production would run differently.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { startWorker } from "../testing/worker-process.mjs";
+import { startWorker, wranglerToml } from "../testing/worker-process.mjs";
 
-const WRANGLER = `
-name = "jspi"
-main = "src/entry.py"
-compatibility_date = "2026-04-20"
-compatibility_flags = ["python_workers"]
-`;
+const WRANGLER = wranglerToml({ name: "jspi" });
 
 const ENTRY = `
 import js

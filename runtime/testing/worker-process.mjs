@@ -11,6 +11,18 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const CLI = path.join(ROOT, "runtime", "bin", "pyworker-dev.mjs");
 const START_TIMEOUT_MS = 90_000;
 
+// A minimal wrangler.toml for a Python Worker whose main module is src/entry.py, with a SQLite
+// Durable Object binding per class in `durableObjects` ({BINDING: "ClassName"}), then `extra`.
+export function wranglerToml({ name, durableObjects = {}, extra = "" }) {
+  let toml = `name = "${name}"\nmain = "src/entry.py"\ncompatibility_date = "2026-04-20"\ncompatibility_flags = ["python_workers"]\n`;
+  const classes = Object.values(durableObjects);
+  for (const [binding, className] of Object.entries(durableObjects)) {
+    toml += `\n[[durable_objects.bindings]]\nname = "${binding}"\nclass_name = "${className}"\n`;
+  }
+  if (classes.length) toml += `\n[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ${JSON.stringify(classes)}\n`;
+  return `${toml}${extra}`;
+}
+
 // Started as `npm run dev -- ...` starts it, or, with `nodeFlags`, as `node <nodeFlags> <cli> ...`.
 export async function startWorker({ wrangler, entry, args = [], nodeFlags = null }) {
   const project = fs.mkdtempSync(path.join(os.tmpdir(), "pyworker-test-"));
