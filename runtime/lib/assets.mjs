@@ -81,6 +81,13 @@ export class AssetServer {
     return response && applyHeaderRules(await this.#headerRules(), new URL(request.url), response);
   }
 
+  // What the [assets] binding's fetch() answers: the same routing without run_worker_first (the
+  // Worker is already running), and a 404 where the router would have handed over to the Worker.
+  async fetchFromBinding(request) {
+    const response = (await this.#route(request, { workerFirst: false })) ?? new Response(null, { status: 404 });
+    return applyHeaderRules(await this.#headerRules(), new URL(request.url), response);
+  }
+
   // The rules of `_headers`, re-read when the file changes; a broken file is reported once and
   // applies nothing, as wrangler skips what it cannot parse.
   async #headerRules() {
@@ -103,10 +110,10 @@ export class AssetServer {
     return this.headersCache.rules;
   }
 
-  async #route(request) {
+  async #route(request, { workerFirst = true } = {}) {
     const url = new URL(request.url);
     // run_worker_first patterns see the path as sent, before any decoding.
-    if (this.workerFirst(url.pathname)) return null;
+    if (workerFirst && this.workerFirst(url.pathname)) return null;
     const pathname = decodePath(url.pathname);
     if (pathname.split("/").some((segment) => segment === "." || segment === "..")) return null;
     const match = (await this.#resolve(pathname)) ?? (await this.#notFound(request, pathname));

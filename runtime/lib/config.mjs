@@ -1,7 +1,9 @@
-// Reads a wrangler.toml and turns it into the one description of a Worker that the rest of the
-// runtime uses. Nothing here knows about any particular application.
+// Reads a Worker's wrangler configuration (wrangler.toml, wrangler.json or wrangler.jsonc, the
+// formats wrangler reads, with the same keys) and turns it into the one description of a Worker
+// that the rest of the runtime uses. Nothing here knows about any particular application.
 import fs from "node:fs";
 import path from "node:path";
+import { parse as parseJsonc, printParseErrorCode } from "jsonc-parser";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseDotenv } from "dotenv";
 
@@ -10,15 +12,71 @@ export class ConfigError extends Error {}
 // Production's queue consumer defaults; miniflare's own defaults (5, 1 s, 2) differ.
 const QUEUE_DEFAULTS = { maxBatchSize: 10, maxBatchTimeout: 5, maxRetries: 3 };
 
-export function loadConfig(configPath) {
-  const absolute = path.resolve(configPath);
-  if (!fs.existsSync(absolute)) throw new ConfigError(`config not found: ${absolute}`);
-  let raw;
-  try {
-    raw = parseToml(fs.readFileSync(absolute, "utf8"));
-  } catch (error) {
-    throw new ConfigError(`${absolute}: ${error.message.split("\n")[0]}`);
+// Binding sections this runtime does not emulate, and the key that names each binding. A Worker
+// that declares one still starts: the binding is named in a start-up warning and raises, when
+// used, an error that says so (never a silent AttributeError).
+const NOT_EMULATED = [
+  ["vectorize", "binding", "Vectorize"],
+  ["analytics_engine_datasets", "binding", "Analytics Engine"],
+  ["hyperdrive", "binding", "Hyperdrive"],
+  ["mtls_certificates", "binding", "mTLS certificate"],
+  ["services", "binding", "service binding"],
+  ["workflows", "binding", "Workflow"],
+  ["ratelimits", "name", "Rate Limiting"],
+  ["dispatch_namespaces", "binding", "dispatch namespace"],
+  ["send_email", "name", "Email"],
+  ["pipelines", "binding", "Pipeline"],
+  ["secrets_store_secrets", "binding", "Secrets Store secret"],
+];
+const NOT_EMULATED_SINGLE = [
+  ["images", "Images"],
+  ["version_metadata", "Version Metadata"],
+  ["browser", "Browser Rendering"],
+];
+
+function parseConfigFile(file) {
+  const text = fs.readFileSync(file, "utf8");
+  if (/\.jsonc?$/.test(file)) {
+    const errors = [];
+    const raw = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
+    if (errors.length) {
+      const [{ error, offset }] = errors;
+      const line = text.slice(0, offset).split("\n").length;
+      throw new ConfigError(`${file}:${line}: ${printParseErrorCode(error)}`);
+    }
+    if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(`${file}: not a JSON object`);
+    return raw;
   }
+  try {
+    return parseToml(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: ${error.message.split("\n")[0]}`);
+  }
+}
+
+// With the default path missing, the other names wrangler looks for, in its order.
+function findConfigFile(configPath) {
+  const absolute = path.resolve(configPath);
+  if (fs.existsSync(absolute) || path.basename(configPath) !== "wrangler.toml") return absolute;
+  const directory = path.dirname(absolute);
+  return ["wrangler.json", "wrangler.jsonc"].map((name) => path.join(directory, name)).find(fs.existsSync) ?? absolute;
+}
+
+function notEmulatedBindings(raw) {
+  const found = [];
+  for (const [section, key, type] of NOT_EMULATED) {
+    for (const entry of raw[section] ?? []) if (entry?.[key]) found.push({ binding: entry[key], type, section });
+  }
+  for (const [section, type] of NOT_EMULATED_SINGLE) {
+    if (raw[section]?.binding) found.push({ binding: raw[section].binding, type, section });
+  }
+  return found;
+}
+
+export function loadConfig(configPath) {
+  const absolute = findConfigFile(configPath);
+  if (!fs.existsSync(absolute)) throw new ConfigError(`config not found: ${absolute}`);
+  const raw = parseConfigFile(absolute);
   const root = path.dirname(absolute);
   if (!raw.name) throw new ConfigError(`${absolute}: "name" is required`);
   if (!raw.main) throw new ConfigError(`${absolute}: "main" is required`);
@@ -67,17 +125,16 @@ export function loadConfig(configPath) {
     sqliteClasses: new Set((raw.migrations ?? []).flatMap((m) => m.new_sqlite_classes ?? [])),
     crons: raw.triggers?.crons ?? [],
     assets: assetsConfig(raw.assets, root, absolute),
+    notEmulated: notEmulatedBindings(raw),
   };
 }
 
 function assetsConfig(assets, root, configFile) {
   if (!assets) return null;
   if (!assets.directory) throw new ConfigError(`${configFile}: [assets] needs a "directory"`);
-  if (assets.binding) {
-    throw new ConfigError(`${configFile}: [assets] binding "${assets.binding}" is not supported by the local runtime; serve assets without a binding`);
-  }
   return {
     directory: path.resolve(root, assets.directory),
+    binding: assets.binding ?? null,
     runWorkerFirst: assets.run_worker_first ?? false,
     htmlHandling: assets.html_handling ?? "auto-trailing-slash",
     notFoundHandling: assets.not_found_handling ?? "none",
@@ -102,5 +159,7 @@ export function bindingNames(config) {
     ...config.queueProducers.map((b) => b.binding),
     ...config.durableObjects.map((b) => b.binding),
     ...(config.ai ? [config.ai.binding] : []),
+    ...config.notEmulated.map((b) => b.binding),
+    ...(config.assets?.binding ? [config.assets.binding] : []),
   ];
 }

@@ -6,7 +6,7 @@ import { D1Database } from "./bindings/d1.mjs";
 import { KvNamespace } from "./bindings/kv.mjs";
 import { WorkerQueue } from "./bindings/queue.mjs";
 import { R2Bucket } from "./bindings/r2.mjs";
-import { wrapBinding } from "./bindings/wrap.mjs";
+import { namedConstructor, wrapBinding } from "./bindings/wrap.mjs";
 
 // Binding names are upper case by convention; other names (then, toJSON, length, ...) are what
 // Pyodide and the SDK probe on any JS object, and asking for those is not using a binding.
@@ -41,6 +41,7 @@ export function buildEnv({ config, devVars, bridge, persistRoot, python }) {
       }),
   );
   for (const namespace of namespaces) env[namespace.binding] = namespace;
+  for (const { binding, type } of config.notEmulated) env[binding] = notEmulated(binding, type);
 
   const reported = new Set();
   const proxied = new Proxy(env, {
@@ -53,6 +54,35 @@ export function buildEnv({ config, devVars, bridge, persistRoot, python }) {
     },
   });
   return { env: proxied, namespaces, ai };
+}
+
+// A declared binding this runtime cannot emulate: present (so the Worker starts and `hasattr`
+// holds, as in production), and any use of it raises an error that says why.
+export class NotEmulatedError extends Error {
+  constructor(binding, type) {
+    super(`binding "${binding}" (${type}) is not emulated by the local runtime; test it against Cloudflare (wrangler dev --remote)`);
+    this.name = "NotEmulatedError";
+  }
+}
+
+const PROBED = new Set(["then", "toJSON", "valueOf", "toString"]);
+
+function notEmulated(binding, type) {
+  const fail = () => {
+    throw new NotEmulatedError(binding, type);
+  };
+  return new Proxy(
+    {},
+    {
+      get(_, prop) {
+        if (prop === "constructor") return namedConstructor("NotEmulatedBinding");
+        if (typeof prop !== "string" || PROBED.has(prop)) return undefined;
+        return fail; // a method, raising when called
+      },
+      set: fail,
+      has: () => false,
+    },
+  );
 }
 
 // What `ctx` is in `Default(ctx, env)`: waitUntil work is tracked so it completes and failures

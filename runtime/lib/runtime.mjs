@@ -11,6 +11,7 @@ import { entrypointHelper, PythonWorker } from "./python/interpreter.mjs";
 import { summarizeDecisions, toBatch } from "./queues.mjs";
 import { Bridge } from "./bindings/bridge.mjs";
 import { D1Database } from "./bindings/d1.mjs";
+import { wrapBinding } from "./bindings/wrap.mjs";
 import { startServer, toWebRequest, writeWebResponse } from "./server.mjs";
 import { FixedLengthStream } from "./streams.mjs";
 
@@ -70,9 +71,17 @@ export async function startRuntime({
     python,
   });
   if (ai) log(`AI binding ${config.ai.binding}: ${ai.mode}${ai.remote ? "" : " (deterministic, schema-compatible; not a model)"}`);
+  for (const { binding, type, section } of config.notEmulated) {
+    logError(`⚠ binding "${binding}" (${type}, [${section}]) is declared but not emulated locally: using it raises an error`);
+  }
 
   const assets = config.assets && new AssetServer(config.assets);
   if (assets) log(`static assets from ${path.relative(process.cwd(), assets.directory) || "."}`);
+  if (assets && config.assets.binding) {
+    // A Fetcher, as workerd presents the [assets] binding (the SDK wraps it by that name).
+    const binding = { fetch: (input, init) => assets.fetchFromBinding(new Request(input, init)) };
+    env[config.assets.binding] = wrapBinding(binding, { binding: config.assets.binding, type: "Fetcher" });
+  }
 
   const pending = new Set();
   const helper = entrypointHelper({

@@ -37,6 +37,7 @@ test("[assets] takes production's defaults and resolves the directory beside wra
   const file = configWith('[assets]\ndirectory = "public"\nrun_worker_first = ["/api/*"]\n');
   assert.deepEqual(loadConfig(file).assets, {
     directory: path.join(path.dirname(file), "public"),
+    binding: null,
     runWorkerFirst: ["/api/*"],
     htmlHandling: "auto-trailing-slash",
     notFoundHandling: "none",
@@ -44,10 +45,35 @@ test("[assets] takes production's defaults and resolves the directory beside wra
   assert.equal(loadConfig(configWith("")).assets, null);
 });
 
-test("an ASSETS binding is refused with one clear line, not silently left out", () => {
-  assert.throws(() => loadConfig(configWith('[assets]\ndirectory = "public"\nbinding = "ASSETS"\n')), (error) => {
-    assert.ok(error instanceof ConfigError);
-    assert.match(error.message, /binding "ASSETS" is not supported by the local runtime/);
-    return true;
-  });
+test("an [assets] binding is read", () => {
+  assert.equal(loadConfig(configWith('[assets]\ndirectory = "public"\nbinding = "ASSETS"\n')).assets.binding, "ASSETS");
+});
+
+test("bindings the runtime cannot emulate are listed, not dropped", () => {
+  const config = loadConfig(
+    configWith('[[vectorize]]\nbinding = "VECTORS"\nindex_name = "i"\n[version_metadata]\nbinding = "VERSION"\n'),
+  );
+  assert.deepEqual(
+    config.notEmulated.map((b) => [b.binding, b.type]),
+    [
+      ["VECTORS", "Vectorize"],
+      ["VERSION", "Version Metadata"],
+    ],
+  );
+});
+
+test("wrangler.jsonc is read like wrangler.toml, comments and trailing commas included", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "config-"));
+  const file = path.join(dir, "wrangler.jsonc");
+  fs.writeFileSync(
+    file,
+    '{\n  // a comment\n  "name": "w",\n  "main": "src/entry.py",\n  "compatibility_flags": ["python_workers"],\n' +
+      '  "kv_namespaces": [{ "binding": "KV", "id": "k" },],\n}\n',
+  );
+  const config = loadConfig(file);
+  assert.deepEqual([config.name, config.kv.map((k) => k.binding)], ["w", ["KV"]]);
+  // The default name falls back to the JSON formats, in wrangler's order.
+  assert.equal(loadConfig(path.join(dir, "wrangler.toml")).path, file);
+  fs.writeFileSync(file, '{ "name": "w", "main": }');
+  assert.throws(() => loadConfig(file), (error) => error instanceof ConfigError && /wrangler\.jsonc:1: ValueExpected/.test(error.message));
 });

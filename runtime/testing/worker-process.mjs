@@ -24,14 +24,17 @@ export function wranglerToml({ name, durableObjects = {}, extra = "" }) {
 }
 
 // Started as `npm run dev -- ...` starts it, or, with `nodeFlags`, as `node <nodeFlags> <cli> ...`.
-export async function startWorker({ wrangler, entry, args = [], nodeFlags = null }) {
+// `configName` names the configuration file (wrangler.toml, .json or .jsonc); `files` adds
+// other files to the project ({relative path: contents}).
+export async function startWorker({ wrangler, entry, args = [], nodeFlags = null, configName = "wrangler.toml", files = {} }) {
   const project = fs.mkdtempSync(path.join(os.tmpdir(), "pyworker-test-"));
-  fs.mkdirSync(path.join(project, "src"));
-  fs.writeFileSync(path.join(project, "wrangler.toml"), wrangler);
-  fs.writeFileSync(path.join(project, "src", "entry.py"), entry);
+  for (const [name, contents] of Object.entries({ [configName]: wrangler, "src/entry.py": entry, ...files })) {
+    fs.mkdirSync(path.dirname(path.join(project, name)), { recursive: true });
+    fs.writeFileSync(path.join(project, name), contents);
+  }
   const port = await freePort();
   let output = "";
-  const cliArgs = ["--config", path.join(project, "wrangler.toml"), "--port", String(port), "--persist-to", path.join(project, "state"), ...args];
+  const cliArgs = ["--config", path.join(project, configName), "--port", String(port), "--persist-to", path.join(project, "state"), ...args];
   const [command, commandArgs] = nodeFlags
     ? [process.execPath, [...nodeFlags, CLI, ...cliArgs]]
     : ["npm", ["run", "--silent", "dev", "--", ...cliArgs]];
