@@ -19,9 +19,20 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = ROOT / "runtime" / "bin" / "pyworker-dev.mjs"
-# How `npm run dev` starts Node: with WebAssembly stack switching, as production runs Pyodide
-# (runtime/lib/jspi.mjs).
-NODE_FLAGS = ["--experimental-wasm-stack-switching"]
+
+
+def _node_flags() -> list[str]:
+    """The flag that gives Node WebAssembly stack switching, where it is not on by default
+    (runtime/lib/jspi.mjs). Given here, the runtime need not restart itself to get it, so the
+    process a test watches (its memory, its signals) is the runtime's own."""
+    probe = "import { nodeFlagsForJspi } from './runtime/lib/jspi.mjs'; console.log(nodeFlagsForJspi().join(' '))"
+    result = subprocess.run(
+        ["node", "--input-type=module", "-e", probe], cwd=ROOT, capture_output=True, text=True, check=True, timeout=30
+    )
+    return result.stdout.split()
+
+
+NODE_FLAGS = _node_flags()
 START_TIMEOUT_SECONDS = 90
 
 

@@ -3,10 +3,12 @@
 // Flags follow `wrangler dev`: --port, --persist-to, --config; plus --test-mode (control
 // routes for tests: traces, fault injection), --test-scheduled (the /__scheduled route) and
 // --var KEY:VALUE.
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
 import { parseArgs } from "node:util";
 import { BundleError } from "../lib/bundle.mjs";
 import { ConfigError } from "../lib/config.mjs";
-import { jspiAvailable, jspiMissingMessage } from "../lib/jspi.mjs";
+import { JSPI_FLAG, jspiAvailable, jspiFlagGiven, jspiMissingMessage } from "../lib/jspi.mjs";
 import { logError } from "../lib/log.mjs";
 import { WorkerLoadError } from "../lib/python/interpreter.mjs";
 import { startRuntime, StartupError } from "../lib/runtime.mjs";
@@ -16,7 +18,8 @@ const { values } = parseArgs({
     port: { type: "string", default: "8787" },
     ip: { type: "string", default: "127.0.0.1" },
     "persist-to": { type: "string", default: ".wrangler/state" },
-    config: { type: "string", short: "c", default: "wrangler.toml" },
+    // Without it, wrangler.json, wrangler.jsonc or wrangler.toml here, in wrangler's order.
+    config: { type: "string", short: "c" },
     "test-mode": { type: "boolean", default: false },
     "test-scheduled": { type: "boolean", default: false },
     // Like wrangler dev's --var KEY:VALUE; overrides [vars] and .dev.vars.
@@ -36,34 +39,47 @@ function parseVars(pairs) {
 
 const KNOWN_STARTUP_ERRORS = [BundleError, ConfigError, StartupError, WorkerLoadError];
 
+// Production runs Pyodide with stack switching (JSPI). A Node that has it only behind a flag
+// (Node 20) is started again with the flag, once; one that was told about it and still lacks
+// it, or explicitly turned it off, is refused in one line.
 if (!jspiAvailable()) {
-  logError(`✘ ${jspiMissingMessage()}`);
-  process.exit(1);
+  if (jspiFlagGiven(process.execArgv)) {
+    logError(`✘ ${jspiMissingMessage()}`);
+    process.exit(1);
+  }
+  const child = spawn(process.execPath, [JSPI_FLAG, ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
+  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+  child.on("exit", (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 1)));
+} else {
+  await main();
 }
 
-// workerd logs an error that escapes the Worker's promises and goes on serving; so does this
-// runtime, rather than letting Node end the process.
-process.on("unhandledRejection", (reason) => logError(`uncaught (in promise): ${reason?.stack ?? reason}`));
-process.on("uncaughtException", (error) => logError(`uncaught exception: ${String(error?.stack ?? error).split("\n").slice(-12).join("\n")}`));
+async function main() {
+  // workerd logs an error that escapes the Worker's promises and goes on serving; so does this
+  // runtime, rather than letting Node end the process.
+  // A fatal interpreter error is reported once, by the isolate that replaces itself.
+  process.on("unhandledRejection", (reason) => reason?.pyodide_fatal_error || logError(`uncaught (in promise): ${reason?.stack ?? reason}`));
+  process.on("uncaughtException", (error) => logError(`uncaught exception: ${String(error?.stack ?? error).split("\n").slice(-12).join("\n")}`));
 
-try {
-  const runtime = await startRuntime({
-    configPath: values.config,
-    port: Number(values.port),
-    host: values.ip,
-    persistTo: values["persist-to"],
-    testMode: values["test-mode"],
-    testScheduled: values["test-scheduled"],
-    vars: parseVars(values.var),
-  });
-  const stop = async () => {
-    await runtime.close();
-    process.exit(0);
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-} catch (error) {
-  if (KNOWN_STARTUP_ERRORS.some((cls) => error instanceof cls)) logError(`✘ ${error.message}`);
-  else logError(`✘ start-up failed: ${error?.stack ?? error}`);
-  process.exit(1);
+  try {
+    const runtime = await startRuntime({
+      configPath: values.config,
+      port: Number(values.port),
+      host: values.ip,
+      persistTo: values["persist-to"],
+      testMode: values["test-mode"],
+      testScheduled: values["test-scheduled"],
+      vars: parseVars(values.var),
+    });
+    const stop = async () => {
+      await runtime.close();
+      process.exit(0);
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  } catch (error) {
+    if (KNOWN_STARTUP_ERRORS.some((cls) => error instanceof cls)) logError(`✘ ${error.message}`);
+    else logError(`✘ start-up failed: ${error?.stack ?? error}`);
+    process.exit(1);
+  }
 }

@@ -84,7 +84,7 @@ export class AssetServer {
   // What the [assets] binding's fetch() answers: the same routing without run_worker_first (the
   // Worker is already running), and a 404 where the router would have handed over to the Worker.
   async fetchFromBinding(request) {
-    const response = (await this.#route(request, { workerFirst: false })) ?? new Response(null, { status: 404 });
+    const response = (await this.#route(request, { binding: true })) ?? new Response(null, { status: 404 });
     return applyHeaderRules(await this.#headerRules(), new URL(request.url), response);
   }
 
@@ -110,13 +110,13 @@ export class AssetServer {
     return this.headersCache.rules;
   }
 
-  async #route(request, { workerFirst = true } = {}) {
+  async #route(request, { binding = false } = {}) {
     const url = new URL(request.url);
     // run_worker_first patterns see the path as sent, before any decoding.
-    if (workerFirst && this.workerFirst(url.pathname)) return null;
+    if (!binding && this.workerFirst(url.pathname)) return null;
     const pathname = decodePath(url.pathname);
     if (pathname.split("/").some((segment) => segment === "." || segment === "..")) return null;
-    const match = (await this.#resolve(pathname)) ?? (await this.#notFound(request, pathname));
+    const match = (await this.#resolve(pathname)) ?? (await this.#notFound(request, pathname, binding));
     if (!match) return null;
     // A path that names an asset is the asset router's, whatever the method: it answers 405.
     if (request.method !== "GET" && request.method !== "HEAD") {
@@ -130,10 +130,11 @@ export class AssetServer {
     return this.#fileResponse(request, match.file, match.status);
   }
 
-  async #notFound(request, pathname) {
+  async #notFound(request, pathname, binding) {
     if (this.notFoundHandling === "single-page-application") {
-      // With a Worker present, only browser navigations get index.html; fetches reach the Worker.
-      if (request.headers.get("sec-fetch-mode") !== "navigate") return null;
+      // With a Worker present, only browser navigations get index.html from the router; fetches
+      // reach the Worker. Through the binding every miss gets it (miniflare's asset worker).
+      if (!binding && request.headers.get("sec-fetch-mode") !== "navigate") return null;
       const index = await this.#file("/index.html");
       return index ? { file: index, status: 200 } : null;
     }

@@ -35,7 +35,7 @@ const NOT_EMULATED_SINGLE = [
 ];
 
 function parseConfigFile(file) {
-  const text = fs.readFileSync(file, "utf8");
+  const text = fs.readFileSync(file, "utf8").replace(/^\uFEFF/, ""); // wrangler ignores a BOM too
   if (/\.jsonc?$/.test(file)) {
     const errors = [];
     const raw = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
@@ -54,18 +54,27 @@ function parseConfigFile(file) {
   }
 }
 
-// With the default path missing, the other names wrangler looks for, in its order.
-function findConfigFile(configPath) {
-  const absolute = path.resolve(configPath);
-  if (fs.existsSync(absolute) || path.basename(configPath) !== "wrangler.toml") return absolute;
-  const directory = path.dirname(absolute);
-  return ["wrangler.json", "wrangler.jsonc"].map((name) => path.join(directory, name)).find(fs.existsSync) ?? absolute;
+// Without --config, the file wrangler would read in `directory`: the first of its names, in its
+// order (wrangler.json, then wrangler.jsonc, then wrangler.toml).
+export function findConfigFile(directory) {
+  const names = ["wrangler.json", "wrangler.jsonc", "wrangler.toml"];
+  return names.map((name) => path.join(directory, name)).find((file) => fs.existsSync(file)) ?? path.join(directory, "wrangler.toml");
 }
 
-function notEmulatedBindings(raw) {
+// A section that must be a list of tables (`[[kv_namespaces]]`), or absent.
+function list(raw, section, file) {
+  const value = raw[section];
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((entry) => typeof entry !== "object" || entry === null)) {
+    throw new ConfigError(`${file}: "${section}" must be a list of tables`);
+  }
+  return value;
+}
+
+function notEmulatedBindings(raw, file) {
   const found = [];
   for (const [section, key, type] of NOT_EMULATED) {
-    for (const entry of raw[section] ?? []) if (entry?.[key]) found.push({ binding: entry[key], type, section });
+    for (const entry of list(raw, section, file)) if (entry[key]) found.push({ binding: entry[key], type, section });
   }
   for (const [section, type] of NOT_EMULATED_SINGLE) {
     if (raw[section]?.binding) found.push({ binding: raw[section].binding, type, section });
@@ -74,7 +83,7 @@ function notEmulatedBindings(raw) {
 }
 
 export function loadConfig(configPath) {
-  const absolute = findConfigFile(configPath);
+  const absolute = configPath ? path.resolve(configPath) : findConfigFile(process.cwd());
   if (!fs.existsSync(absolute)) throw new ConfigError(`config not found: ${absolute}`);
   const raw = parseConfigFile(absolute);
   const root = path.dirname(absolute);
@@ -92,7 +101,7 @@ export function loadConfig(configPath) {
     compatibilityDate: raw.compatibility_date,
     compatibilityFlags: flags,
     vars: raw.vars ?? {},
-    d1: (raw.d1_databases ?? []).map((db) => ({
+    d1: list(raw, "d1_databases", absolute).map((db) => ({
       binding: db.binding,
       // The id miniflare keys the database file by: the same rule wrangler dev and
       // `wrangler d1 migrations apply --local` use, so all three share one database.
@@ -101,8 +110,8 @@ export function loadConfig(configPath) {
       migrationsDir: path.resolve(root, db.migrations_dir ?? "migrations"),
       migrationsTable: db.migrations_table ?? "d1_migrations",
     })),
-    r2: (raw.r2_buckets ?? []).map((b) => ({ binding: b.binding, id: b.bucket_name ?? b.binding })),
-    kv: (raw.kv_namespaces ?? []).map((ns) => ({ binding: ns.binding, id: ns.id ?? ns.binding })),
+    r2: list(raw, "r2_buckets", absolute).map((b) => ({ binding: b.binding, id: b.bucket_name ?? b.binding })),
+    kv: list(raw, "kv_namespaces", absolute).map((ns) => ({ binding: ns.binding, id: ns.id ?? ns.binding })),
     queueProducers: (raw.queues?.producers ?? []).map((p) => ({
       binding: p.binding,
       queue: p.queue,
@@ -125,7 +134,7 @@ export function loadConfig(configPath) {
     sqliteClasses: new Set((raw.migrations ?? []).flatMap((m) => m.new_sqlite_classes ?? [])),
     crons: raw.triggers?.crons ?? [],
     assets: assetsConfig(raw.assets, root, absolute),
-    notEmulated: notEmulatedBindings(raw),
+    notEmulated: notEmulatedBindings(raw, absolute),
   };
 }
 

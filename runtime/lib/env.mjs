@@ -88,15 +88,19 @@ function notEmulated(binding, type) {
 // What `ctx` is in `Default(ctx, env)`: waitUntil work is tracked so it completes and failures
 // are logged.
 export class ExecutionContext {
-  constructor(pending) {
+  // `whenLost`: a promise that rejects if the isolate running the work is lost.
+  constructor(pending, whenLost = () => new Promise(() => {})) {
     Object.defineProperty(this, "pending", { value: pending, enumerable: false });
+    Object.defineProperty(this, "whenLost", { value: whenLost, enumerable: false });
     this.props = {};
   }
   get [Symbol.toStringTag]() {
     return "ExecutionContext";
   }
   waitUntil(promise) {
-    const tracked = Promise.resolve(promise).catch((error) => logError(`waitUntil task failed:\n${error?.message ?? error}`));
+    const tracked = Promise.race([Promise.resolve(promise), this.whenLost()]).catch((error) =>
+      logError(`waitUntil task failed:\n${error?.message ?? error}`),
+    );
     this.pending.add(tracked);
     tracked.finally(() => this.pending.delete(tracked));
   }

@@ -86,7 +86,7 @@ export async function startRuntime({
   const pending = new Set();
   const helper = entrypointHelper({
     env,
-    waitUntil: (promise) => new ExecutionContext(pending).waitUntil(promise),
+    waitUntil: (promise) => new ExecutionContext(pending, () => python.whenLost()).waitUntil(promise),
     sdkJsDirectory: sdk.jsModulesDirectory,
     classes: JS_CLASSES,
   });
@@ -97,7 +97,7 @@ export async function startRuntime({
   // A Default instance per event, as workerd creates one per request.
   async function withDefault(use) {
     await python.ready(); // a fresh isolate, if the last one was lost
-    const ctx = new ExecutionContext(pending);
+    const ctx = new ExecutionContext(pending, () => python.whenLost());
     const instance = python.construct("Default", [ctx, env]);
     try {
       return await use(instance, ctx);

@@ -12,7 +12,7 @@ const WRANGLER_JSONC = `{
   "main": "src/entry.py",
   "compatibility_date": "2026-04-20",
   "compatibility_flags": ["python_workers"],
-  "assets": { "directory": "public", "binding": "ASSETS" },
+  "assets": { "directory": "public", "binding": "ASSETS", "not_found_handling": "single-page-application" },
   "vectorize": [{ "binding": "VECTORS", "index_name": "embeddings" }],
   "version_metadata": { "binding": "VERSION" },
 }
@@ -47,7 +47,7 @@ before(async () => {
     wrangler: WRANGLER_JSONC,
     configName: "wrangler.jsonc",
     entry: ENTRY,
-    files: { "public/hello.txt": "hello from an asset\n" },
+    files: { "public/hello.txt": "hello from an asset\n", "public/index.html": "<!doctype html><title>app</title>\n" },
   });
 });
 after(() => worker?.stop());
@@ -56,8 +56,14 @@ test("the [assets] binding serves the asset directory to the Worker", async () =
   const found = await fetch(`${worker.url}/via-binding`);
   assert.equal(found.status, 200);
   assert.equal(await found.text(), "hello from an asset\n");
-  assert.equal((await fetch(`${worker.url}/missing-via-binding`)).status, 404);
   assert.equal(await (await fetch(`${worker.url}/hello.txt`)).text(), "hello from an asset\n"); // the router too
+});
+
+test("single-page-application: the binding answers every miss with index.html", async () => {
+  const miss = await fetch(`${worker.url}/missing-via-binding`);
+  assert.equal(miss.status, 200);
+  assert.match(await miss.text(), /<title>app<\/title>/);
+  assert.equal(await (await fetch(`${worker.url}/some/page`)).text(), "worker"); // not a navigation
 });
 
 test("a binding that is not emulated is named at start-up and raises on use", async () => {

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
-import { ConfigError, loadConfig } from "../lib/config.mjs";
+import { ConfigError, findConfigFile, loadConfig } from "../lib/config.mjs";
 
 const probe = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../tests/probe_worker/wrangler.toml");
 
@@ -72,8 +72,17 @@ test("wrangler.jsonc is read like wrangler.toml, comments and trailing commas in
   );
   const config = loadConfig(file);
   assert.deepEqual([config.name, config.kv.map((k) => k.binding)], ["w", ["KV"]]);
-  // The default name falls back to the JSON formats, in wrangler's order.
-  assert.equal(loadConfig(path.join(dir, "wrangler.toml")).path, file);
+  // Without --config, wrangler's order: wrangler.json, wrangler.jsonc, wrangler.toml.
+  assert.equal(findConfigFile(dir), file);
+  fs.writeFileSync(path.join(dir, "wrangler.toml"), "");
+  assert.equal(findConfigFile(dir), file);
+  fs.writeFileSync(path.join(dir, "wrangler.json"), "{}");
+  assert.equal(findConfigFile(dir), path.join(dir, "wrangler.json"));
+  // A byte-order mark is ignored; a section of the wrong shape is a ConfigError, not a crash.
+  fs.writeFileSync(file, '\uFEFF{ "name": "w", "main": "m.py", "compatibility_flags": ["python_workers"] }');
+  assert.equal(loadConfig(file).name, "w");
+  fs.writeFileSync(file, '{ "name": "w", "main": "m.py", "compatibility_flags": ["python_workers"], "vectorize": {} }');
+  assert.throws(() => loadConfig(file), (error) => error instanceof ConfigError && /"vectorize" must be a list/.test(error.message));
   fs.writeFileSync(file, '{ "name": "w", "main": }');
   assert.throws(() => loadConfig(file), (error) => error instanceof ConfigError && /wrangler\.jsonc:1: ValueExpected/.test(error.message));
 });

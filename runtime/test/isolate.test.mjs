@@ -9,6 +9,7 @@ import { startWorker, wranglerToml } from "../testing/worker-process.mjs";
 const WRANGLER = wranglerToml({ name: "isolate", durableObjects: { COUNTER: "Counter" } });
 
 const ENTRY = `
+import asyncio
 import json
 import uuid
 
@@ -29,6 +30,9 @@ class Default(WorkerEntrypoint):
         path = request.url.split("/", 3)[3]
         if path == "overflow":
             json.loads("[" * 200_000 + "]" * 200_000)  # overflows the WebAssembly stack: fatal
+        if path == "overflow-after-wait-until":
+            self.ctx.waitUntil(asyncio.sleep(3600))  # work that only the isolate's end stops
+            json.loads("[" * 200_000 + "]" * 200_000)
         stub = self.env.COUNTER.get(self.env.COUNTER.idFromName("c"))
         return Response(json.dumps({"isolate": ISOLATE, "count": await stub.add()}))
 `;
@@ -54,4 +58,10 @@ test("the request that kills the isolate fails; the next ones run in a fresh iso
   assert.equal(second.count, first.count + 1);
   const third = await (await get("")).json();
   assert.equal(third.isolate, second.isolate);
+});
+
+test("waitUntil work of a lost isolate ends with it, as workerd cancels it", async () => {
+  assert.equal((await get("overflow-after-wait-until")).status, 500);
+  assert.equal((await get("")).status, 200); // a fresh isolate answers
+  assert.match(worker.output(), /waitUntil task failed:\nthe Python isolate was lost to a fatal error/);
 });

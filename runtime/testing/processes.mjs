@@ -16,7 +16,7 @@ export function freePort() {
 // Stops a runtime started with `detached: true` (its own process group): SIGTERM, SIGKILL after
 // 15 s, then SIGKILL for whatever is left of the group (workerd, if node died without it).
 export async function stopProcessGroup(child) {
-  if (child.exitCode === null) {
+  if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
     const timer = setTimeout(() => process.kill(-child.pid, "SIGKILL"), 15_000);

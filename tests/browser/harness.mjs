@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { JSPI_FLAG } from "../../runtime/lib/jspi.mjs";
+import { nodeFlagsForJspi } from "../../runtime/lib/jspi.mjs";
 import { freePort, stopProcessGroup } from "../../runtime/testing/processes.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -34,7 +34,7 @@ export async function startWorker(vars = {}) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const logPath = path.join(ARTIFACTS, "browser-runtime.log");
   const log = fs.openSync(logPath, "w");
-  const args = [JSPI_FLAG, "runtime/bin/pyworker-dev.mjs", "--port", String(port), "--persist-to", state, "--test-mode"];
+  const args = [...nodeFlagsForJspi(), "runtime/bin/pyworker-dev.mjs", "--port", String(port), "--persist-to", state, "--test-mode"];
   for (const [name, value] of Object.entries({ ADMIN_TOKEN, SIGNING_KEY: "browser-test-signing-key-0123456789abcdef", ...vars })) {
     args.push("--var", `${name}:${value}`);
   }

@@ -29,6 +29,15 @@ export class PythonWorker {
   generation = 0;
   #ready = Promise.resolve();
   #inFlight = new Set(); // the reject functions of calls running in the current isolate
+  #lostSignal = PythonWorker.#signal();
+
+  // A promise that rejects when the isolate it was made for is lost (and is never unhandled).
+  static #signal() {
+    let reject;
+    const promise = new Promise((_, rejectWith) => (reject = rejectWith));
+    promise.catch(() => {});
+    return { promise, reject };
+  }
 
   // Loading the interpreter needs nothing from the Worker, so it can start first.
   static async boot({ onStdout }) {
@@ -52,8 +61,18 @@ export class PythonWorker {
     const failure = new IsolateLost(`the Python isolate was lost to a fatal error: ${cause}`);
     for (const reject of this.#inFlight) reject(failure);
     this.#inFlight.clear();
-    this.#ready = this.#replace();
-    this.#ready.catch((reason) => logError(`✘ a fresh isolate could not be started: ${reason?.stack ?? reason}`));
+    this.#lostSignal.reject(failure);
+    this.#lostSignal = PythonWorker.#signal();
+    this.#startReplacement();
+  }
+
+  #startReplacement() {
+    const replacement = this.#replace();
+    this.#ready = replacement;
+    replacement.catch((reason) => {
+      // Lost again while loading: a newer replacement is already under way.
+      if (this.#ready === replacement) logError(`✘ a fresh isolate could not be started: ${reason?.stack ?? reason}`);
+    });
   }
 
   async #replace() {
@@ -61,9 +80,27 @@ export class PythonWorker {
     await this.load(this.loadOptions);
   }
 
-  // Resolves once the current isolate can take calls (at once, unless one is being replaced).
-  ready() {
-    return this.#ready;
+  // Resolves once the current isolate can take calls (at once, unless one is being replaced). A
+  // replacement that was itself lost is waited past; one that failed otherwise fails this call
+  // and is tried again by the next.
+  async ready() {
+    for (;;) {
+      const current = this.#ready;
+      try {
+        await current;
+      } catch (error) {
+        if (current !== this.#ready) continue;
+        this.#startReplacement();
+        throw error;
+      }
+      if (current === this.#ready) return;
+    }
+  }
+
+  // Rejects when the current isolate is lost: work that outlives a call (waitUntil) ends with it,
+  // as workerd cancels a lost isolate's tasks.
+  whenLost() {
+    return this.#lostSignal.promise;
   }
 
   // A call into Python that fails, rather than hangs, if the isolate is lost while it runs.
