@@ -103,7 +103,12 @@ export function startServer({ port, host, handle }) {
       process.stderr.write(`[pyworker] request handling failed: ${error?.stack ?? error}\n`);
     });
   });
-  server.keepAliveTimeout = 5000;
+  // Long, as the edge keeps client connections: the idle timer is a timer, and while the
+  // Worker holds the event loop (seconds of CPU in Python) it fires late, all at once, and
+  // would close connections whose next request has already arrived unread (clients then see
+  // "connection reset"). 65 s is longer than any such hold in the tests.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve(server));

@@ -25,7 +25,8 @@ export function wranglerToml({ name, durableObjects = {}, extra = "" }) {
 
 // Started as `npm run dev -- ...` starts it, or, with `nodeFlags`, as `node <nodeFlags> <cli> ...`.
 // `configName` names the configuration file (wrangler.toml, .json or .jsonc); `files` adds
-// other files to the project ({relative path: contents}).
+// other files to the project ({relative path: contents}). `restart()` stops the runtime and
+// starts it again on the same project and state, as a developer restarting `npm run dev` does.
 export async function startWorker({ wrangler, entry, args = [], nodeFlags = null, configName = "wrangler.toml", files = {} }) {
   const project = fs.mkdtempSync(path.join(os.tmpdir(), "pyworker-test-"));
   for (const [name, contents] of Object.entries({ [configName]: wrangler, "src/entry.py": entry, ...files })) {
@@ -33,31 +34,40 @@ export async function startWorker({ wrangler, entry, args = [], nodeFlags = null
     fs.writeFileSync(path.join(project, name), contents);
   }
   const port = await freePort();
-  let output = "";
   const cliArgs = ["--config", path.join(project, configName), "--port", String(port), "--persist-to", path.join(project, "state"), ...args];
   const [command, commandArgs] = nodeFlags
     ? [process.execPath, [...nodeFlags, CLI, ...cliArgs]]
     : ["npm", ["run", "--silent", "dev", "--", ...cliArgs]];
-  const child = spawn(command, commandArgs, {
-    cwd: ROOT,
-    env: { ...process.env, VIRTUAL_ENV: path.join(ROOT, ".venv") },
-    detached: true,
-  });
-  child.stdout.on("data", (chunk) => (output += chunk));
-  child.stderr.on("data", (chunk) => (output += chunk));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!output.includes("ready on http://")) {
-    if (child.exitCode !== null) throw new Error(`runtime exited with ${child.exitCode}:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`runtime not ready after ${START_TIMEOUT_MS} ms:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  let output = "";
+  let child = await launch(command, commandArgs, (chunk) => (output += chunk), () => output);
   return {
-    url,
+    url: `http://127.0.0.1:${port}`,
     output: () => output,
+    async restart() {
+      await stopProcessGroup(child);
+      output = "";
+      child = await launch(command, commandArgs, (chunk) => (output += chunk), () => output);
+    },
     async stop() {
       await stopProcessGroup(child);
       fs.rmSync(project, { recursive: true, force: true });
     },
   };
+}
+
+async function launch(command, commandArgs, onOutput, output) {
+  const child = spawn(command, commandArgs, {
+    cwd: ROOT,
+    env: { ...process.env, VIRTUAL_ENV: path.join(ROOT, ".venv") },
+    detached: true,
+  });
+  child.stdout.on("data", onOutput);
+  child.stderr.on("data", onOutput);
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!output().includes("ready on http://")) {
+    if (child.exitCode !== null) throw new Error(`runtime exited with ${child.exitCode}:\n${output()}`);
+    if (Date.now() > deadline) throw new Error(`runtime not ready after ${START_TIMEOUT_MS} ms:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return child;
 }

@@ -157,7 +157,8 @@ export class DurableObjectStorage {
     const tables = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all();
     this.db.transaction(() => {
       for (const { name } of tables) {
-        if (name === KV_TABLE || name === META_TABLE) this.db.exec(`DELETE FROM "${name}"`);
+        if (name === KV_TABLE) this.db.exec(`DELETE FROM "${name}"`);
+        else if (name === META_TABLE) this.db.exec(`DELETE FROM "${name}" WHERE name != 'id_name'`); // the id keeps its name
         else this.db.exec(`DROP TABLE "${name}"`);
       }
     })();
@@ -180,6 +181,16 @@ export class DurableObjectStorage {
       this.db.exec("ROLLBACK");
       throw error;
     }
+  }
+
+  // The name the object's id was made from (idFromName). Kept with the object, so that one a
+  // restart wakes up for its alarm still has `ctx.id.name`, as production's objects do.
+  idName() {
+    return this.db.prepare(`SELECT value FROM ${META_TABLE} WHERE name = 'id_name'`).get()?.value ?? null;
+  }
+
+  rememberIdName(name) {
+    this.db.prepare(`INSERT OR IGNORE INTO ${META_TABLE} (name, value) VALUES ('id_name', ?)`).run(name);
   }
 
   async getAlarm() {

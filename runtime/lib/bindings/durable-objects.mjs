@@ -66,6 +66,8 @@ class ObjectHost {
     this.storage = new DurableObjectStorage(namespace.fileFor(id), {
       onAlarmChange: (time) => this.armAlarm(time),
     });
+    if (id.name !== undefined) this.storage.rememberIdName(id.name);
+    else if (this.storage.idName() !== null) id.name = this.storage.idName();
     this.state = new DurableObjectState(id, wrapStorage(this.storage, namespace.binding));
   }
 
