@@ -3,9 +3,9 @@ short enough to guess, protects nothing: it is refused, and what it guards is sw
 
 MIN_SECRET_BYTES = 32
 # The values `.dev.vars.example` ships with (a unit test keeps the two in step).
+EXAMPLE_SECRETS = frozenset({"change-me-admin-token", "change-me-signing-key-at-least-32-bytes"})
 # How a refused secret is described to clients (never the value, nor which rule it broke).
 WEAK_SECRET = f"an example value, or shorter than {MIN_SECRET_BYTES} bytes"
-EXAMPLE_SECRETS = frozenset({"change-me-admin-token", "change-me-signing-key-at-least-32-bytes"})
 
 
 def refusal(value: str) -> str | None:
