@@ -1,11 +1,12 @@
 """Clients for the edgefiles API as its users see it: an admin who mints keys, users with keys."""
 
+import time
 import uuid
 from dataclasses import dataclass
 
 import httpx
 
-from runtime_harness import Runtime
+from runtime_harness import Runtime, wait_for
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef-0123"
 SIGNING_KEY = "test-signing-key-0123456789abcdef"
@@ -55,3 +56,21 @@ def upload(user: User, name: str, body: bytes, content_type: str = "text/plain",
 def calls(runtime: Runtime, response: httpx.Response) -> list[tuple[str, str]]:
     """The binding round trips of a request, in order (local steps such as prepare/bind left out)."""
     return [(c["binding"], c["method"]) for c in runtime.trace(response)["calls"] if not c["sync"]]
+
+
+def settled(user: User, file_id: str, timeout: float = 40) -> dict:
+    """The file once the consumer has finished with it (completed or failed)."""
+    return wait_for(
+        lambda: (f := user.client.get(f"/api/files/{file_id}").json())["status"] != "pending" and f,
+        what=f"file {file_id} to leave pending",
+        timeout=timeout,
+    )
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def queue_calls(runtime: Runtime, since_ms: int) -> list[tuple[str, str]]:
+    """The binding calls of every queue batch begun since `since_ms` (epoch ms)."""
+    return [(c["binding"], c["method"]) for t in runtime.traces("queue", since_ms) for c in t["calls"]]

@@ -89,7 +89,7 @@ function notEmulated(binding, type) {
 // are logged.
 export class ExecutionContext {
   // `whenLost`: a promise that rejects if the isolate running the work is lost.
-  constructor(pending, whenLost = () => new Promise(() => {})) {
+  constructor(pending, whenLost) {
     Object.defineProperty(this, "pending", { value: pending, enumerable: false });
     Object.defineProperty(this, "whenLost", { value: whenLost, enumerable: false });
     this.props = {};

@@ -105,11 +105,13 @@ export async function startRuntime({
       instance.destroy?.();
     }
   }
-  // fetch(request, env, ctx) relaxed, env and ctx undefined for a class entrypoint
-  // (workerd: api/global-scope.c++ passes them, io/worker.c++ leaves them empty).
+  // fetch, queue and scheduled get (event, env, ctx), env and ctx undefined for a class entrypoint
+  // (workerd: api/global-scope.c++ passes them, io/worker.c++ leaves them empty); only fetch is
+  // called the relaxed way (src/pyodide/python-entrypoint-helper.ts).
   const invokeFetch = (request) =>
     withDefault((instance) => python.call(instance, "fetch", [request, undefined, undefined], { relaxed: true }));
-  const invokeEvent = (method, event) => withDefault((instance) => python.callEventHandler(instance, method, event));
+  const invokeEvent = (method, event) =>
+    withDefault((instance) => python.call(instance, method, [event, undefined, undefined], { relaxed: false }));
 
   queueHandler = async (payload) => {
     const started = performance.now();

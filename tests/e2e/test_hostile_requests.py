@@ -4,7 +4,6 @@ runtime must still answer /health afterwards."""
 
 import base64
 import hashlib
-import hmac
 import random
 import re
 import socket
@@ -18,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api_client import ADMIN_TOKEN, SIGNING_KEY, User, UserFactory, upload
+from api_client import ADMIN_TOKEN, SIGNING_KEY, User, UserFactory, now_ms, queue_calls, settled, upload
+from edgefiles.domain.signing import sign
 from invariants import Snapshot, database
 from runtime_harness import ROOT, Runtime, running, wait_for
 
@@ -219,11 +219,7 @@ def test_item4_a_pathological_pdf_neither_blocks_the_service_nor_stays_pending(
         started = time.monotonic()
         health_answers(edgefiles)
         assert time.monotonic() - started < 2
-    done = wait_for(
-        lambda: (f := user.client.get(f"/api/files/{file['id']}").json())["status"] != "pending" and f,
-        timeout=DEADLINE_SECONDS,
-        what="the PDF to be processed",
-    )
+    done = settled(user, file["id"], timeout=DEADLINE_SECONDS)
     assert done["status"] == "failed"
     assert "unsupported PDF" in done["ai_analysis"]["error"]
 
@@ -236,16 +232,6 @@ def _example_secrets() -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _forge(file_id: str, expires_at: int, key: bytes) -> str:
-    """A link token made offline, as someone holding the signing key could."""
-    payload = f"{file_id}:{expires_at}".encode()
-    return f"{_b64(payload)}.{_b64(hmac.new(key, payload, hashlib.sha256).digest())}"
-
-
 @pytest.mark.parametrize("kind", ["example", "short"])
 def test_item5_example_and_short_secrets_are_refused(tmp_path: Path, kind: str) -> None:
     secrets = _example_secrets() if kind == "example" else {"ADMIN_TOKEN": "Tiny9Token", "SIGNING_KEY": "s" * 31}
@@ -253,7 +239,7 @@ def test_item5_example_and_short_secrets_are_refused(tmp_path: Path, kind: str) 
     with running(ROOT / "wrangler.toml", tmp_path / "state", tmp_path / "runtime.log", args=args) as runtime:
         admin = {"authorization": f"Bearer {secrets['ADMIN_TOKEN']}"}
         minted = runtime.client.post("/api/admin/keys", json={"user_id": "mallory"}, headers=admin)
-        forged = _forge(str(uuid.uuid4()), 32503680000, secrets["SIGNING_KEY"].encode())
+        forged = sign(str(uuid.uuid4()), 32503680000, secrets["SIGNING_KEY"].encode())
         download = runtime.client.get(f"/d/{forged}")
         log = runtime.log_text()
     for response in (minted, download):
@@ -267,7 +253,7 @@ def test_item5_example_and_short_secrets_are_refused(tmp_path: Path, kind: str) 
 def test_item5_a_link_forged_to_expire_in_the_year_3000_is_refused(users: UserFactory) -> None:
     user = users.new()
     file = upload(user, "f.txt", b"mine").json()
-    forged = _forge(file["id"], 32503680000, SIGNING_KEY.encode())
+    forged = sign(file["id"], 32503680000, SIGNING_KEY.encode())
     response = users.anonymous().get(f"/d/{forged}")
     assert response.status_code == 403, response.text
 
@@ -295,25 +281,18 @@ def test_item6_another_users_image_tells_nothing_about_earlier_uploads(edgefiles
     image = b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes * 8
     alice, mallory = users.new("alice"), users.new("mallory")
 
-    def settled(user: User, file_id: str) -> dict:
-        return wait_for(
-            lambda: (f := user.client.get(f"/api/files/{file_id}").json())["status"] != "pending" and f,
-            timeout=40,
-            what="the image to be analysed",
-        )
-
     first = settled(alice, upload(alice, "a.png", image, "image/png").json()["id"])
-    since = int(time.time() * 1000)
+    since = now_ms()
     second = settled(mallory, upload(mallory, "m.png", image, "image/png").json()["id"])
     assert first["ai_analysis"].keys() == second["ai_analysis"].keys()
     assert "cached" not in second["ai_analysis"]
     # Mallory's image is analysed for Mallory: the AI is called, no answer comes from Alice's.
-    queue = [(c["binding"], c["method"]) for t in edgefiles.traces("queue", since) for c in t["calls"]]
+    queue = queue_calls(edgefiles, since)
     assert ("AI", "run") in queue
     # The owner's own duplicate still costs no AI call.
-    since = int(time.time() * 1000)
+    since = now_ms()
     settled(alice, upload(alice, "again.png", image, "image/png").json()["id"])
-    queue = [(c["binding"], c["method"]) for t in edgefiles.traces("queue", since) for c in t["calls"]]
+    queue = queue_calls(edgefiles, since)
     assert ("AI", "run") not in queue
 
 
@@ -348,15 +327,9 @@ def test_item7_a_deleted_images_cached_analysis_goes_too(edgefiles: Runtime, use
     image = b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes * 8
 
     def analysed(name: str) -> tuple[dict, list[tuple[str, str]]]:
-        since = int(time.time() * 1000)
+        since = now_ms()
         file_id = upload(user, name, image, "image/png").json()["id"]
-        done = wait_for(
-            lambda: (f := user.client.get(f"/api/files/{file_id}").json())["status"] != "pending" and f,
-            timeout=40,
-            what="the image to be analysed",
-        )
-        queue = [(c["binding"], c["method"]) for t in edgefiles.traces("queue", since) for c in t["calls"]]
-        return done, queue
+        return settled(user, file_id), queue_calls(edgefiles, since)
 
     first, _ = analysed("one.png")
     _, queue = analysed("two.png")
@@ -484,11 +457,7 @@ def test_item13_without_the_flag_scheduled_is_just_an_unknown_path(tmp_path: Pat
 def test_an_empty_text_file_completes_and_reads_as_empty(users: UserFactory, content_type: str) -> None:
     user = users.new()
     file = upload(user, "empty", b"", content_type).json()
-    done = wait_for(
-        lambda: (f := user.client.get(f"/api/files/{file['id']}").json())["status"] != "pending" and f,
-        timeout=DEADLINE_SECONDS,
-        what="the empty file to be processed",
-    )
+    done = settled(user, file["id"], timeout=DEADLINE_SECONDS)
     assert done["status"] == "completed", done
     assert user.client.get(f"/api/files/{file['id']}", params={"include": "content"}).json()["content"] == ""
     summary = user.client.get(f"/api/files/{file['id']}/summary", params={"stream": "1"})

@@ -10,27 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from api_client import User, UserFactory, calls, upload
+from api_client import UserFactory, calls, now_ms, queue_calls, settled, upload
 from runtime_harness import Runtime, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-def settled(user: User, file_id: str, timeout: float = 40) -> dict:
-    """The file once the consumer has finished with it (completed or failed)."""
-    return wait_for(
-        lambda: (f := user.client.get(f"/api/files/{file_id}").json())["status"] != "pending" and f,
-        what=f"file {file_id} to leave pending",
-        timeout=timeout,
-    )
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def queue_calls(runtime: Runtime, since_ms: int) -> list[tuple[str, str]]:
-    return [(c["binding"], c["method"]) for t in runtime.traces("queue", since_ms) for c in t["calls"]]
 
 
 def minimal_pdf(text: str) -> bytes:

@@ -67,7 +67,8 @@ class ObjectHost {
       onAlarmChange: (time) => this.armAlarm(time),
     });
     if (id.name !== undefined) this.storage.rememberIdName(id.name);
-    else if (this.storage.idName() !== null) id.name = this.storage.idName();
+    const name = this.storage.idName(); // the name an id from a file alone (after a restart) lacks
+    if (name !== null) id.name = name;
     this.state = new DurableObjectState(id, wrapStorage(this.storage, namespace.binding));
   }
 

@@ -28,7 +28,6 @@ export class PythonWorker {
   // Incremented each time the isolate is replaced; instances made in an older one are gone.
   generation = 0;
   #ready = Promise.resolve();
-  #inFlight = new Set(); // the reject functions of calls running in the current isolate
   #lostSignal = PythonWorker.#signal();
 
   // A promise that rejects when the isolate it was made for is lost (and is never unhandled).
@@ -58,10 +57,7 @@ export class PythonWorker {
     const cause = (error?.message ? `${error.name ?? "Error"}: ${error.message}` : String(error)).split("\n")[0];
     logError(`✘ the Python isolate hit a fatal error (${cause}): calls in flight fail, the next ones run in a fresh isolate`);
     this.generation += 1;
-    const failure = new IsolateLost(`the Python isolate was lost to a fatal error: ${cause}`);
-    for (const reject of this.#inFlight) reject(failure);
-    this.#inFlight.clear();
-    this.#lostSignal.reject(failure);
+    this.#lostSignal.reject(new IsolateLost(`the Python isolate was lost to a fatal error: ${cause}`));
     this.#lostSignal = PythonWorker.#signal();
     this.#startReplacement();
   }
@@ -97,21 +93,15 @@ export class PythonWorker {
     }
   }
 
-  // Rejects when the current isolate is lost: work that outlives a call (waitUntil) ends with it,
-  // as workerd cancels a lost isolate's tasks.
+  // Rejects when the current isolate is lost: calls in flight and work that outlives a call
+  // (waitUntil) end with it, as workerd cancels a lost isolate's tasks.
   whenLost() {
     return this.#lostSignal.promise;
   }
 
   // A call into Python that fails, rather than hangs, if the isolate is lost while it runs.
   #inIsolate(call) {
-    return new Promise((resolve, reject) => {
-      this.#inFlight.add(reject);
-      Promise.resolve()
-        .then(call)
-        .then(resolve, reject)
-        .finally(() => this.#inFlight.delete(reject));
-    });
+    return Promise.race([Promise.resolve().then(call), this.whenLost()]);
   }
 
   async load(options) {
@@ -195,12 +185,6 @@ _import_main`);
   async call(instance, method, args, { relaxed }) {
     if (typeof instance[method] !== "function") throw new TypeError(`Method ${method} does not exist`);
     return await this.#inIsolate(() => this.host.call_method(relaxed, instance, method, ...args));
-  }
-
-  // queue and scheduled: strictly, (event, None, None), as workerd calls a class entrypoint.
-  async callEventHandler(instance, method, event) {
-    if (typeof instance[method] !== "function") throw new TypeError(`Method ${method} does not exist`);
-    await this.#inIsolate(() => this.host.call_event_handler(instance, method, event));
   }
 
   async callHandler(instance, method, args) {

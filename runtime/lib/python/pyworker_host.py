@@ -72,13 +72,6 @@ async def call_method(relaxed, instance, name, *args):
     return python_to_rpc(result)
 
 
-async def call_event_handler(instance, name, event):
-    """queue and scheduled: strictly, `(event, None, None)`."""
-    result = getattr(instance, name)(python_from_rpc(event), None, None)
-    if inspect.isawaitable(result):
-        await result
-
-
 async def call_handler(instance, name, *args):
     """Handlers workerd passes raw JS arguments to (a Durable Object's alarm)."""
     result = relaxed_call(getattr(instance, name), *args)

@@ -6,8 +6,8 @@ import time
 from edgefiles.api.context import RequestContext
 from edgefiles.domain.api_keys import bearer_token, hash_key, prefix_of, same_secret
 from edgefiles.domain.key_cache import VerifiedKeys
-from edgefiles.domain.problems import Problem, unauthorized
-from edgefiles.domain.secrets_policy import WEAK_SECRET
+from edgefiles.domain.problems import unauthorized
+from edgefiles.domain.secrets_policy import disabled
 
 # Per isolate: every request this isolate serves shares it (see domain/key_cache.py).
 VERIFIED_KEYS = VerifiedKeys()
@@ -35,7 +35,7 @@ async def authenticate_user(ctx: RequestContext) -> str:
 def authenticate_admin(ctx: RequestContext) -> None:
     expected = ctx.services.settings.admin_token
     if expected is None:
-        raise Problem(503, f"The admin API is disabled: ADMIN_TOKEN is not set, or too weak to use ({WEAK_SECRET})")
+        raise disabled("The admin API is", "ADMIN_TOKEN")
     token = bearer_token(ctx.header("authorization"))
     if token is None or not same_secret(token, expected):
         raise unauthorized("A valid admin token is required")

@@ -5,7 +5,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 from edgefiles.domain import validation
-from edgefiles.domain.numbers import is_decimal
+from edgefiles.domain.files import parse_content_length
 from edgefiles.domain.problems import Problem
 from edgefiles.services.container import Services
 from edgefiles.services.streams import BodyTooLarge, read_limited
@@ -40,10 +40,13 @@ class RequestContext:
         Content-Length says or omits)."""
         too_large = Problem(413, f"JSON bodies are limited to {limit} bytes")
         declared = self.header("content-length")
-        if declared is not None and not is_decimal(declared):
-            raise Problem(400, "Content-Length must be a non-negative integer")
-        if declared is not None and int(declared) > limit:
-            raise too_large
+        if declared is not None:  # a chunked body has none; it is counted as it is read
+            try:
+                parse_content_length(declared, limit)
+            except OverflowError:
+                raise too_large from None
+            except ValueError as error:
+                raise Problem(400, str(error)) from None
         try:
             data = await read_limited(self.request.body, limit)
         except BodyTooLarge:

@@ -13,6 +13,7 @@ from workers import Response
 from edgefiles.api.checked_bodies import checked_body, content_mismatch, settle
 from edgefiles.api.context import RequestContext
 from edgefiles.api.downloads import serve_file
+from edgefiles.api.links import signing_key
 from edgefiles.api.responses import empty_response, json_response
 from edgefiles.domain import validation
 from edgefiles.domain.clock import iso, now_iso
@@ -20,7 +21,6 @@ from edgefiles.domain.cursors import decode_cursor, encode_cursor
 from edgefiles.domain.files import cache_key, image_cache_key, object_key, parse_content_length
 from edgefiles.domain.numbers import is_decimal
 from edgefiles.domain.problems import Problem, not_found, unavailable
-from edgefiles.domain.secrets_policy import WEAK_SECRET
 from edgefiles.domain.signing import sign
 from edgefiles.domain.sniff import SNIFF_BYTES, TEXT_TYPES, matches_content
 from edgefiles.services.ingest import register_file
@@ -248,9 +248,7 @@ async def delete_file(ctx: RequestContext, file_id: str) -> Response:
 
 
 async def create_link(ctx: RequestContext, file_id: str) -> Response:
-    key = ctx.services.settings.signing_key
-    if key is None:
-        raise Problem(503, f"Signed links are disabled: SIGNING_KEY is not set, or too weak to use ({WEAK_SECRET})")
+    key = signing_key(ctx)
     lifetime = validation.link_lifetime(validation.parse_json_object(await ctx.json_body() or "{}"))
     await _owned(ctx, file_id)
     expires_at = int(time.time()) + lifetime

@@ -7,17 +7,23 @@ from workers import Response
 from edgefiles.api.context import RequestContext
 from edgefiles.api.downloads import serve_file
 from edgefiles.domain.problems import Problem, not_found
-from edgefiles.domain.secrets_policy import WEAK_SECRET
+from edgefiles.domain.secrets_policy import disabled
 from edgefiles.domain.signing import ExpiredToken, InvalidToken, verify
 from edgefiles.domain.validation import MAX_LINK_SECONDS
 
 CLOCK_SKEW_SECONDS = 60
 
 
-async def download(ctx: RequestContext, token: str) -> Response:
+def signing_key(ctx: RequestContext) -> bytes:
+    """The key links are signed with; 503 while it is missing or refused."""
     key = ctx.services.settings.signing_key
     if key is None:
-        raise Problem(503, f"Signed links are disabled: SIGNING_KEY is not set, or too weak to use ({WEAK_SECRET})")
+        raise disabled("Signed links are", "SIGNING_KEY")
+    return key
+
+
+async def download(ctx: RequestContext, token: str) -> Response:
+    key = signing_key(ctx)
     try:
         # A link made at the longest lifetime by an isolate whose clock runs a little ahead is valid.
         file_id = verify(token, key, int(time.time()), MAX_LINK_SECONDS + CLOCK_SKEW_SECONDS)

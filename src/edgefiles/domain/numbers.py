@@ -8,12 +8,6 @@ int), other scripts' digits (Arabic-Indic five is 5) and thousands of digits (pa
 MAX_DIGITS = 19
 
 
-def parse_decimal(text: str, *, max_digits: int = MAX_DIGITS) -> int:
-    """A non-negative integer written in ASCII digits; ValueError for anything else."""
-    if not 0 < len(text) <= max_digits or not text.isascii() or not text.isdigit():
-        raise ValueError(f"not a decimal number of at most {max_digits} digits")
-    return int(text)
-
-
 def is_decimal(text: str, *, max_digits: int = MAX_DIGITS) -> bool:
+    """Whether `text` is a non-negative integer in at most `max_digits` ASCII digits."""
     return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
