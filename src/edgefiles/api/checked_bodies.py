@@ -1,7 +1,6 @@
 """Upload bodies whose first bytes must agree with their declared type, passed on to R2 as
 streams (see services/streams.py for how the bytes are looked at without buffering)."""
 
-import contextlib
 from typing import Any
 
 from edgefiles.domain.problems import Problem
@@ -26,10 +25,3 @@ async def checked_body(body: Any, content_type: str, size: int) -> tuple[Any, An
         await discard(stream, feed)
         raise content_mismatch(content_type)
     return stream, feed
-
-
-async def settle(feed: Any) -> None:
-    """Waits for the task feeding a checked body; R2 has already reported how the write went."""
-    if feed is not None:
-        with contextlib.suppress(Exception):
-            await feed

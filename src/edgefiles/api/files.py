@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from workers import Response
 
-from edgefiles.api.checked_bodies import checked_body, content_mismatch, settle
+from edgefiles.api.checked_bodies import checked_body, content_mismatch
 from edgefiles.api.context import RequestContext
 from edgefiles.api.downloads import serve_file
 from edgefiles.api.links import signing_key
@@ -24,7 +24,7 @@ from edgefiles.domain.problems import Problem, not_found, unavailable
 from edgefiles.domain.signing import sign
 from edgefiles.domain.sniff import SNIFF_BYTES, TEXT_TYPES, matches_content
 from edgefiles.services.ingest import register_file
-from edgefiles.services.streams import discard, head_of_blob
+from edgefiles.services.streams import discard, head_of_blob, settle
 
 logger = logging.getLogger(__name__)
 

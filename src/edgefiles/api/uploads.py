@@ -11,7 +11,7 @@ from typing import Any
 
 from workers import Response
 
-from edgefiles.api.checked_bodies import checked_body, settle
+from edgefiles.api.checked_bodies import checked_body
 from edgefiles.api.context import RequestContext
 from edgefiles.api.files import public_view
 from edgefiles.api.responses import empty_response, json_response
@@ -21,7 +21,7 @@ from edgefiles.domain.files import object_key
 from edgefiles.domain.numbers import is_decimal
 from edgefiles.domain.problems import Problem, unavailable
 from edgefiles.services.ingest import register_file
-from edgefiles.services.streams import discard
+from edgefiles.services.streams import discard, settle
 
 logger = logging.getLogger(__name__)
 

@@ -83,6 +83,13 @@ async def discard(stream: Any, feed: Any | None) -> None:
             await feed
 
 
+async def settle(feed: Any | None) -> None:
+    """Waits for the task feeding a stored body; R2 has already reported how the write went."""
+    if feed is not None:
+        with contextlib.suppress(Exception):
+            await feed
+
+
 async def head_of_blob(blob: Any, limit: int) -> bytes:
     return (await blob.js_object.slice(0, limit).arrayBuffer()).to_bytes()
 
