@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, stopProcessGroup } from "./processes.mjs";
+import { stopProcessGroup } from "./processes.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = path.join(ROOT, "runtime", "bin", "pyworker-dev.mjs");
@@ -33,15 +33,18 @@ export async function startWorker({ wrangler, entry, args = [], nodeFlags = null
     fs.mkdirSync(path.dirname(path.join(project, name)), { recursive: true });
     fs.writeFileSync(path.join(project, name), contents);
   }
-  const port = await freePort();
-  const cliArgs = ["--config", path.join(project, configName), "--port", String(port), "--persist-to", path.join(project, "state"), ...args];
+  // Port 0: the runtime takes a free port itself and says which. Picking one here and passing it
+  // on races with the other runtimes these tests start in parallel (workerd binds ports too).
+  const cliArgs = ["--config", path.join(project, configName), "--port", "0", "--persist-to", path.join(project, "state"), ...args];
   const [command, commandArgs] = nodeFlags
     ? [process.execPath, [...nodeFlags, CLI, ...cliArgs]]
     : ["npm", ["run", "--silent", "dev", "--", ...cliArgs]];
   let output = "";
   let child = await launch(command, commandArgs, (chunk) => (output += chunk), () => output);
   return {
-    url: `http://127.0.0.1:${port}`,
+    get url() {
+      return /ready on (http:\/\/\S+)/.exec(output)[1];
+    },
     output: () => output,
     async restart() {
       await stopProcessGroup(child);
