@@ -21,7 +21,14 @@ help:
 	@echo "make bench   benchmarks as ratios to a baseline Worker (bench/results.json, bench/results.png)"
 	@echo "make lint | make format | make migrate | make openapi | make key USER=alice | make clean"
 
-install: node_modules/.installed $(VENV)/.installed
+install: node_modules/.installed $(VENV)/.installed $(VENV)/.python_modules
+
+# The workers SDK (pyproject's [project] dependencies) vendored where production imports it from,
+# for edgefiles and for the repository's other Workers.
+WORKERS := tests/probe_worker bench/hello_worker bench/baseline_worker
+$(VENV)/.python_modules: pyproject.toml $(VENV)/.installed
+	$(VENV)/bin/python scripts/vendor-python-modules . $(WORKERS)
+	@touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -90,4 +97,4 @@ key:
 	  -d '{"user_id": "$(USER)"}' http://127.0.0.1:$(PORT)/api/admin/keys; echo
 
 clean:
-	rm -rf node_modules $(VENV) .wrangler .pytest_cache .ruff_cache test-results
+	rm -rf node_modules $(VENV) python_modules $(addsuffix /python_modules,$(WORKERS)) .wrangler .pytest_cache .ruff_cache test-results

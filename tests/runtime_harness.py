@@ -81,7 +81,7 @@ class Runtime:
 
     def start(self) -> "Runtime":
         self.port = free_port()
-        env = {**os.environ, "VIRTUAL_ENV": str(ROOT / ".venv"), **self.extra_env}
+        env = {**os.environ, **self.extra_env}
         command = ["node", *NODE_FLAGS, str(CLI), "--config", str(self.config), "--port", str(self.port)]
         command += [
             "--persist-to",
@@ -186,7 +186,7 @@ def start_and_expect_failure(config: Path, persist_to: Path, log_path: Path, **e
     """Starts a runtime that must refuse to start; returns what it printed."""
     command = ["node", *NODE_FLAGS, str(CLI), "--config", str(config), "--port", str(free_port())]
     command += ["--persist-to", str(persist_to)]
-    full_env = {**os.environ, "VIRTUAL_ENV": str(ROOT / ".venv"), **env}
+    full_env = {**os.environ, **env}
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, env=full_env, check=False)
     log_path.write_text(result.stdout + result.stderr)
     assert result.returncode != 0, f"runtime started although it should not have:\n{result.stdout}{result.stderr}"

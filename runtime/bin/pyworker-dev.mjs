@@ -2,7 +2,8 @@
 // pyworker-dev: runs a Python Worker offline on Pyodide, the workers SDK and miniflare.
 // Flags follow `wrangler dev`: --port, --persist-to, --config; plus --test-mode (control
 // routes for tests: traces, fault injection), --test-scheduled (the /__scheduled route) and
-// --var KEY:VALUE.
+// --var KEY:VALUE, --zone-plan (free|pro|business|enterprise: the edge's request-body limit) and
+// --workers-plan (paid|free: CPU, subrequest and D1 query limits per invocation).
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { parseArgs } from "node:util";
@@ -12,6 +13,7 @@ import { JSPI_FLAG, jspiAvailable, jspiFlagGiven, jspiMissingMessage } from "../
 import { logError } from "../lib/log.mjs";
 import { WorkerLoadError } from "../lib/python/interpreter.mjs";
 import { startRuntime, StartupError } from "../lib/runtime.mjs";
+import { REQUEST_BODY_LIMITS } from "../lib/server.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +26,8 @@ const { values } = parseArgs({
     "test-scheduled": { type: "boolean", default: false },
     // Like wrangler dev's --var KEY:VALUE; overrides [vars] and .dev.vars.
     var: { type: "string", multiple: true, default: [] },
+    "zone-plan": { type: "string", default: "free" },
+    "workers-plan": { type: "string", default: "paid" },
   },
 });
 
@@ -35,6 +39,13 @@ function parseVars(pairs) {
     vars[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return vars;
+}
+
+function requestBodyLimit(plan) {
+  if (!Object.hasOwn(REQUEST_BODY_LIMITS, plan)) {
+    throw new ConfigError(`--zone-plan must be one of ${Object.keys(REQUEST_BODY_LIMITS).join(", ")}, got "${plan}"`);
+  }
+  return REQUEST_BODY_LIMITS[plan];
 }
 
 const KNOWN_STARTUP_ERRORS = [BundleError, ConfigError, StartupError, WorkerLoadError];
@@ -70,6 +81,8 @@ async function main() {
       testMode: values["test-mode"],
       testScheduled: values["test-scheduled"],
       vars: parseVars(values.var),
+      requestBodyLimit: requestBodyLimit(values["zone-plan"]),
+      workersPlan: values["workers-plan"],
     });
     const stop = async () => {
       await runtime.close();

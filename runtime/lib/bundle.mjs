@@ -1,6 +1,5 @@
 // The Worker's code is exactly what `wrangler deploy --dry-run --outdir` emits, i.e. what would
-// be uploaded; the workers SDK comes from the project's vendored `python_modules/` (what
-// `pywrangler sync` produces) or from the installed `workers-runtime-sdk` distribution.
+// be uploaded, the vendored `python_modules/` (what `pywrangler sync` produces) included.
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -53,55 +52,22 @@ export async function buildBundle(config) {
   };
 }
 
-function distInfoFiles(distInfo, sitePackages) {
-  const record = fs.readFileSync(path.join(distInfo, "RECORD"), "utf8");
-  return record
-    .split("\n")
-    .map((line) => line.split(",")[0])
-    .filter((name) => name && !name.startsWith("..") && !name.includes("__pycache__"))
-    .map((name) => ({ target: name, source: path.join(sitePackages, name) }))
-    .filter((file) => fs.existsSync(file.source));
-}
-
-function findInstalledSdk(root) {
-  // An active virtualenv first, then the nearest .venv at or above the project.
-  const venvs = [process.env.VIRTUAL_ENV];
-  for (let dir = root; ; dir = path.dirname(dir)) {
-    venvs.push(path.join(dir, ".venv"));
-    if (path.dirname(dir) === dir) break;
+// Since enable_python_external_sdk (compatibility date 2026-04-21) production imports `workers`
+// only from the bundle's python_modules/ (workerd: src/pyodide/python-entrypoint-helper.ts,
+// injectWorkersApi), so the runtime takes it from there and nowhere else.
+export function findSdk(bundle) {
+  const init = bundle.files.find((f) => f.name === "python_modules/workers/__init__.py");
+  if (!init) {
+    throw new BundleError(
+      "the workers SDK is not in python_modules/, where production imports it from: vendor it with " +
+        "`pywrangler sync` (or `pip install --target python_modules workers-runtime-sdk`)",
+    );
   }
-  for (const venv of venvs.filter(Boolean)) {
-    const lib = path.join(venv, "lib");
-    if (!fs.existsSync(lib)) continue;
-    for (const python of fs.readdirSync(lib)) {
-      const sitePackages = path.join(lib, python, "site-packages");
-      if (!fs.existsSync(sitePackages)) continue;
-      const distInfo = fs.readdirSync(sitePackages).find((d) => /^workers_runtime_sdk-.*\.dist-info$/.test(d));
-      if (distInfo) {
-        const version = distInfo.replace(/^workers_runtime_sdk-|\.dist-info$/g, "");
-        return {
-          description: `workers-runtime-sdk ${version} from ${path.relative(root, sitePackages) || sitePackages}`,
-          files: distInfoFiles(path.join(sitePackages, distInfo), sitePackages),
-          jsModulesDirectory: path.join(sitePackages, "workers"),
-        };
-      }
-    }
-  }
-  return null;
-}
-
-export function findSdk(config, bundle) {
-  if (bundle.files.some((f) => f.name === "python_modules/workers/__init__.py")) {
-    return {
-      description: "vendored in python_modules/",
-      files: [],
-      jsModulesDirectory: path.join(bundle.outdir, "python_modules", "workers"),
-    };
-  }
-  const installed = findInstalledSdk(config.root);
-  if (installed) return installed;
-  throw new BundleError(
-    "the workers SDK was not found: install workers-runtime-sdk into the project's .venv " +
-      "(or an active virtualenv), or vendor it into python_modules/ with `pywrangler sync`",
-  );
+  const distInfo = bundle.files
+    .map((f) => /^python_modules\/workers_runtime_sdk-(.+)\.dist-info\//.exec(f.name)?.[1])
+    .find(Boolean);
+  return {
+    description: `workers-runtime-sdk ${distInfo ?? "(version unknown)"} from python_modules/`,
+    jsModulesDirectory: path.join(bundle.outdir, "python_modules", "workers"),
+  };
 }

@@ -6,33 +6,28 @@ import path from "node:path";
 import { parse as parseJsonc, printParseErrorCode } from "jsonc-parser";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseDotenv } from "dotenv";
+import { CompatibilityError, resolveCompatibility, unsupportedPythonSetup } from "./compat.mjs";
 
 export class ConfigError extends Error {}
 
 // Production's queue consumer defaults; miniflare's own defaults (5, 1 s, 2) differ.
 const QUEUE_DEFAULTS = { maxBatchSize: 10, maxBatchTimeout: 5, maxRetries: 3 };
 
-// Binding sections this runtime does not emulate, and the key that names each binding. A Worker
-// that declares one still starts: the binding is named in a start-up warning and raises, when
-// used, an error that says so (never a silent AttributeError).
+// Binding sections this runtime does not emulate, the key that names each binding, and the JS
+// class workerd presents it as (the workers SDK wraps bindings by that name). A Worker that
+// declares one still starts: the binding is named in a start-up warning and raises, when used,
+// an error that says so (never a silent AttributeError).
 const NOT_EMULATED = [
-  ["vectorize", "binding", "Vectorize"],
-  ["analytics_engine_datasets", "binding", "Analytics Engine"],
-  ["hyperdrive", "binding", "Hyperdrive"],
-  ["mtls_certificates", "binding", "mTLS certificate"],
-  ["services", "binding", "service binding"],
-  ["workflows", "binding", "Workflow"],
-  ["ratelimits", "name", "Rate Limiting"],
-  ["dispatch_namespaces", "binding", "dispatch namespace"],
-  ["send_email", "name", "Email"],
-  ["pipelines", "binding", "Pipeline"],
-  ["secrets_store_secrets", "binding", "Secrets Store secret"],
+  ["vectorize", "binding", "Vectorize", "VectorizeIndexImpl"],
+  ["hyperdrive", "binding", "Hyperdrive", "Hyperdrive"],
+  ["mtls_certificates", "binding", "mTLS certificate", "Fetcher"],
+  ["services", "binding", "service binding", "Fetcher"],
+  ["dispatch_namespaces", "binding", "dispatch namespace", "DispatchNamespace"],
+  ["send_email", "name", "Email", "SendEmail"],
+  ["pipelines", "binding", "Pipeline", "Pipeline"],
+  ["secrets_store_secrets", "binding", "Secrets Store secret", "SecretsStoreSecret"],
 ];
-const NOT_EMULATED_SINGLE = [
-  ["images", "Images"],
-  ["version_metadata", "Version Metadata"],
-  ["browser", "Browser Rendering"],
-];
+const NOT_EMULATED_SINGLE = [["browser", "Browser Rendering", "Fetcher"]];
 
 function parseConfigFile(file) {
   const text = fs.readFileSync(file, "utf8").replace(/^\uFEFF/, ""); // wrangler ignores a BOM too
@@ -73,13 +68,21 @@ function list(raw, section, file) {
 
 function notEmulatedBindings(raw, file) {
   const found = [];
-  for (const [section, key, type] of NOT_EMULATED) {
-    for (const entry of list(raw, section, file)) if (entry[key]) found.push({ binding: entry[key], type, section });
+  for (const [section, key, type, className] of NOT_EMULATED) {
+    for (const entry of list(raw, section, file)) if (entry[key]) found.push({ binding: entry[key], type, section, className });
   }
-  for (const [section, type] of NOT_EMULATED_SINGLE) {
-    if (raw[section]?.binding) found.push({ binding: raw[section].binding, type, section });
+  for (const [section, type, className] of NOT_EMULATED_SINGLE) {
+    if (raw[section]?.binding) found.push({ binding: raw[section].binding, type, section, className });
   }
   return found;
+}
+
+// `[[ratelimits]]`: name, namespace_id and simple = { limit, period }.
+function ratelimits(raw, file) {
+  return list(raw, "ratelimits", file).map((r) => {
+    if (!r.name || typeof r.simple !== "object") throw new ConfigError(`${file}: each [[ratelimits]] needs a "name" and a "simple" table`);
+    return { binding: r.name, limit: r.simple.limit, period: r.simple.period };
+  });
 }
 
 export function loadConfig(configPath) {
@@ -90,9 +93,18 @@ export function loadConfig(configPath) {
   if (!raw.name) throw new ConfigError(`${absolute}: "name" is required`);
   if (!raw.main) throw new ConfigError(`${absolute}: "main" is required`);
   const flags = raw.compatibility_flags ?? [];
-  if (!flags.includes("python_workers")) {
-    throw new ConfigError(`${absolute}: compatibility_flags must include "python_workers"`);
+  if (!Array.isArray(flags) || flags.some((flag) => typeof flag !== "string")) {
+    throw new ConfigError(`${absolute}: compatibility_flags must be a list of strings`);
   }
+  let compatibility;
+  try {
+    compatibility = resolveCompatibility({ date: raw.compatibility_date, flags });
+  } catch (error) {
+    if (error instanceof CompatibilityError) throw new ConfigError(`${absolute}: ${error.message}`);
+    throw error;
+  }
+  const unsupported = unsupportedPythonSetup({ date: raw.compatibility_date, resolved: compatibility });
+  if (unsupported) throw new ConfigError(`${absolute}: ${unsupported}`);
   return {
     path: absolute,
     root,
@@ -100,7 +112,11 @@ export function loadConfig(configPath) {
     main: path.resolve(root, raw.main),
     compatibilityDate: raw.compatibility_date,
     compatibilityFlags: flags,
+    // Every Python-relevant flag as production resolves it from the date and the flags.
+    compatibility,
     vars: raw.vars ?? {},
+    // `[limits]`: cpu_ms and subrequests, as wrangler uploads them (limits.mjs checks them).
+    limits: raw.limits ?? {},
     d1: list(raw, "d1_databases", absolute).map((db) => ({
       binding: db.binding,
       // The id miniflare keys the database file by: the same rule wrangler dev and
@@ -134,6 +150,16 @@ export function loadConfig(configPath) {
     sqliteClasses: new Set((raw.migrations ?? []).flatMap((m) => m.new_sqlite_classes ?? [])),
     crons: raw.triggers?.crons ?? [],
     assets: assetsConfig(raw.assets, root, absolute),
+    ratelimits: ratelimits(raw, absolute),
+    workflows: list(raw, "workflows", absolute).map((w) => ({
+      binding: w.binding,
+      name: w.name ?? w.binding,
+      className: w.class_name,
+      scriptName: w.script_name,
+    })),
+    analyticsEngine: list(raw, "analytics_engine_datasets", absolute).map((d) => ({ binding: d.binding, dataset: d.dataset ?? d.binding })),
+    images: raw.images?.binding ? { binding: raw.images.binding } : null,
+    versionMetadata: raw.version_metadata?.binding ? { binding: raw.version_metadata.binding } : null,
     notEmulated: notEmulatedBindings(raw, absolute),
   };
 }

@@ -1,6 +1,10 @@
 // The `env` and execution contexts the Python Worker receives, built from wrangler.toml.
 import { logError } from "./log.mjs";
+import { randomUUID } from "node:crypto";
 import { Ai } from "./bindings/ai.mjs";
+import { AnalyticsEngineDataset } from "./bindings/analytics-engine.mjs";
+import { ImagesBindingImpl } from "./bindings/images.mjs";
+import { Ratelimit } from "./bindings/ratelimit.mjs";
 import { DurableObjectNamespace } from "./bindings/durable-objects.mjs";
 import { D1Database } from "./bindings/d1.mjs";
 import { KvNamespace } from "./bindings/kv.mjs";
@@ -27,7 +31,13 @@ export function buildEnv({ config, devVars, bridge, persistRoot, python }) {
       env[binding] = wrapBinding(new Binding(bridge, binding), { binding, type: Binding.name });
     }
   }
-  const ai = config.ai ? new Ai({ accountId: process.env.CLOUDFLARE_ACCOUNT_ID, apiToken: process.env.CLOUDFLARE_API_TOKEN }) : null;
+  const ai = config.ai
+    ? new Ai({
+        accountId: process.env.CLOUDFLARE_ACCOUNT_ID,
+        apiToken: process.env.CLOUDFLARE_API_TOKEN,
+        agreements: `${persistRoot}/v3/ai/agreements.json`,
+      })
+    : null;
   if (ai) env[config.ai.binding] = wrapBinding(ai, { binding: config.ai.binding, type: "Ai" });
   const namespaces = config.durableObjects.map(
     (d) =>
@@ -41,7 +51,16 @@ export function buildEnv({ config, devVars, bridge, persistRoot, python }) {
       }),
   );
   for (const namespace of namespaces) env[namespace.binding] = namespace;
-  for (const { binding, type } of config.notEmulated) env[binding] = notEmulated(binding, type);
+  for (const r of config.ratelimits) env[r.binding] = wrapBinding(new Ratelimit(r), { binding: r.binding, type: "Ratelimit" });
+  for (const { binding, dataset } of config.analyticsEngine) {
+    env[binding] = wrapBinding(new AnalyticsEngineDataset({ dataset }), { binding, type: "AnalyticsEngineDataset" });
+  }
+  if (config.images) {
+    env[config.images.binding] = wrapBinding(new ImagesBindingImpl(), { binding: config.images.binding, type: "ImagesBindingImpl" });
+  }
+  // A plain object in production too: this version's id, tag and upload time.
+  if (config.versionMetadata) env[config.versionMetadata.binding] = { id: randomUUID(), tag: "", timestamp: new Date().toISOString() };
+  for (const { binding, type, className } of config.notEmulated) env[binding] = notEmulated(binding, type, className);
 
   const reported = new Set();
   const proxied = new Proxy(env, {
@@ -67,7 +86,7 @@ export class NotEmulatedError extends Error {
 
 const PROBED = new Set(["then", "toJSON", "valueOf", "toString"]);
 
-function notEmulated(binding, type) {
+function notEmulated(binding, type, className) {
   const fail = () => {
     throw new NotEmulatedError(binding, type);
   };
@@ -75,7 +94,7 @@ function notEmulated(binding, type) {
     {},
     {
       get(_, prop) {
-        if (prop === "constructor") return namedConstructor("NotEmulatedBinding");
+        if (prop === "constructor") return namedConstructor(className);
         if (typeof prop !== "string" || PROBED.has(prop)) return undefined;
         return fail; // a method, raising when called
       },

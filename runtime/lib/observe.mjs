@@ -18,6 +18,14 @@ export class Trace {
     this.start = performance.now();
     this.end = null;
     this.calls = [];
+    // What the invocation has used of its limits (limits.mjs), and which one it went over.
+    this.cpuMicros = 0;
+    this.memoryPeak = 0;
+    this.subrequests = 0;
+    this.externalSubrequests = 0;
+    this.kvOperations = 0;
+    this.d1Queries = 0;
+    this.exceeded = null;
     traces.set(this.id, this);
     if (!byKind.has(kind)) byKind.set(kind, []);
     const ofKind = byKind.get(kind);
@@ -29,6 +37,10 @@ export class Trace {
     this.end = performance.now();
   }
 
+  get cpuMs() {
+    return Math.round(this.cpuMicros / 100) / 10;
+  }
+
   toJSON() {
     const rel = (t) => (t === null ? null : Math.round((t - this.start) * 1000) / 1000);
     return {
@@ -38,13 +50,35 @@ export class Trace {
       started_at: this.startedAt,
       ...(this.messages === undefined ? {} : { messages: this.messages }),
       duration_ms: rel(this.end),
+      cpu_ms: this.cpuMs,
+      memory_peak_bytes: this.memoryPeak,
+      subrequests: this.subrequests,
+      exceeded: this.exceeded,
       calls: this.calls.map((c) => ({ ...c, start: rel(c.start), end: rel(c.end) })),
     };
   }
 }
 
-export function runTraced(trace, fn) {
-  return current.run(trace, fn);
+// The meter (limits.mjs) that accounts for each invocation's CPU and memory, once started.
+let meter = null;
+export function useMeter(value) {
+  meter = value;
+}
+
+// Runs `fn` as the invocation `trace` describes: its binding calls are recorded on the trace and
+// what it uses is counted against its limits.
+export function runInvocation(trace, fn) {
+  return current.run(trace, () => (meter ? meter.run(trace, fn) : fn()));
+}
+
+// Runs `fn` (and what it schedules) as no invocation's work.
+export function outsideInvocations(fn) {
+  return current.exit(fn);
+}
+
+// The invocation whose code is running now, if any.
+export function currentTrace() {
+  return current.getStore();
 }
 
 export function getTrace(id) {

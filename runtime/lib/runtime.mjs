@@ -2,17 +2,29 @@
 import path from "node:path";
 import { AssetServer } from "./assets.mjs";
 import { buildBundle, findSdk } from "./bundle.mjs";
-import { loadConfig, loadDevVars } from "./config.mjs";
+import { ConfigError, loadConfig, loadDevVars } from "./config.mjs";
 import { ExecutionContext, buildEnv } from "./env.mjs";
+import { chargeExternalFetch, enforceLimits, LimitError, limitsFor, MESSAGES, Meter } from "./limits.mjs";
 import { log, logError, sinceStart, step } from "./log.mjs";
 import { applyMigrations, startMiniflare } from "./miniflare-host.mjs";
-import { armFault, clearFaults, getTrace, listFaults, listTraces, runTraced, Trace } from "./observe.mjs";
+import {
+  armFault,
+  clearFaults,
+  getTrace,
+  listFaults,
+  listTraces,
+  outsideInvocations,
+  runInvocation,
+  Trace,
+  useMeter,
+} from "./observe.mjs";
 import { entrypointHelper, PythonWorker } from "./python/interpreter.mjs";
 import { summarizeDecisions, toBatch } from "./queues.mjs";
 import { Bridge } from "./bindings/bridge.mjs";
 import { D1Database } from "./bindings/d1.mjs";
+import { WorkflowEngine } from "./bindings/workflows.mjs";
 import { wrapBinding } from "./bindings/wrap.mjs";
-import { startServer, toWebRequest, writeWebResponse } from "./server.mjs";
+import { EDGE_REQUEST_BODY_LIMIT, refuseTooLarge, startServer, toWebRequest, writeWebResponse } from "./server.mjs";
 import { FixedLengthStream } from "./streams.mjs";
 
 export class StartupError extends Error {}
@@ -37,8 +49,17 @@ export async function startRuntime({
   testMode = false,
   testScheduled = false,
   vars = {},
+  requestBodyLimit = EDGE_REQUEST_BODY_LIMIT,
+  workersPlan = "paid",
 }) {
   const config = loadConfig(configPath);
+  let limits;
+  try {
+    limits = limitsFor(config.limits, workersPlan);
+  } catch (error) {
+    if (error instanceof LimitError) throw new ConfigError(`${config.path}: ${error.message}`);
+    throw error;
+  }
   const persistRoot = path.resolve(persistTo);
   const devVars = loadDevVars(config);
   log(`config ${config.path}; state ${persistRoot}/v3${devVars.file ? `; vars from ${path.basename(devVars.file)}` : ""}`);
@@ -61,7 +82,7 @@ export async function startRuntime({
     if (applied.length) log(`  applied ${applied.join(", ")}`);
   }
   describePaths = bundle.describePath;
-  const sdk = findSdk(config, bundle);
+  const sdk = findSdk(bundle);
   const python = await booting;
   const { env, namespaces, ai } = buildEnv({
     config,
@@ -84,15 +105,44 @@ export async function startRuntime({
   }
 
   const pending = new Set();
+  const workflows = config.workflows.map((w) => {
+    const engine = new WorkflowEngine({
+      name: w.name,
+      className: w.className,
+      persistRoot: `${persistRoot}/v3`,
+      python,
+      env: () => env,
+      newContext: () => new ExecutionContext(pending, () => python.whenLost()),
+      plan: limits.plan,
+    });
+    env[w.binding] = wrapBinding(engine.binding(), { binding: w.binding, type: "WorkflowImpl" });
+    return engine;
+  });
   const helper = entrypointHelper({
     env,
     waitUntil: (promise) => new ExecutionContext(pending, () => python.whenLost()).waitUntil(promise),
     sdkJsDirectory: sdk.jsModulesDirectory,
     classes: JS_CLASSES,
   });
-  await python.load({ bundle, sdk, compatibilityFlags: config.compatibilityFlags, helper });
+  const meter = new Meter({
+    limits,
+    memoryBytes: () => python.memoryBytes(),
+    onMemoryExceeded: () => python.condemn(MESSAGES.memory),
+  });
+  python.useInterruptBuffer(meter.signal);
+  python.outsideInvocations = outsideInvocations;
+  await python.load({ bundle, sdk, compatibility: config.compatibility, helper });
   checkEntrypoints(config, python);
+  enforceLimits(limits);
+  meter.start();
+  useMeter(meter);
+  countExternalFetches();
+  log(
+    `limits (Workers ${limits.plan}): CPU ${limits.cpuMs} ms, memory ${limits.memoryBytes / 1e6} MB ` +
+      `(isolate at ${mb(python.memoryBytes())} MB), ${limits.subrequests} subrequests per invocation`,
+  );
   for (const namespace of namespaces) namespace.restoreAlarms();
+  for (const engine of workflows) engine.resumeUnfinished();
 
   // A Default instance per event, as workerd creates one per request.
   async function withDefault(use) {
@@ -108,6 +158,7 @@ export async function startRuntime({
   // fetch, queue and scheduled get (event, env, ctx), env and ctx undefined for a class entrypoint
   // (workerd: api/global-scope.c++ passes them, io/worker.c++ leaves them empty); only fetch is
   // called the relaxed way (src/pyodide/python-entrypoint-helper.ts).
+  const invocation = runInvocation;
   const invokeFetch = (request) =>
     withDefault((instance) => python.call(instance, "fetch", [request, undefined, undefined], { relaxed: true }));
   const invokeEvent = (method, event) =>
@@ -119,11 +170,13 @@ export async function startRuntime({
     const trace = new Trace("queue", payload.queue);
     trace.messages = batch.messages.length;
     try {
-      await runTraced(trace, () => invokeEvent("queue", batch));
-      log(`queue ${payload.queue}: ${summarizeDecisions(decisions, batch.messages.length)} (${ms(started)} ms)`);
+      await invocation(trace, () => invokeEvent("queue", batch));
+      if (trace.exceeded) throw new Error(MESSAGES[trace.exceeded]);
+      log(`queue ${payload.queue}: ${summarizeDecisions(decisions, batch.messages.length)} (${ms(started)} ms, ${usage(trace)})`);
       return { decisions, trace: trace.id };
     } catch (error) {
-      logError(`queue ${payload.queue}: handler raised (${ms(started)} ms)\n${python.describeError(error)}`);
+      const why = trace.exceeded ? MESSAGES[trace.exceeded] : python.describeError(error);
+      logError(`queue ${payload.queue}: handler raised (${ms(started)} ms, ${usage(trace)})\n${why}`);
       return { decisions, trace: trace.id, error: "queue handler raised an exception" };
     } finally {
       trace.finish();
@@ -136,10 +189,11 @@ export async function startRuntime({
     const controller = new ScheduledController(time, cron);
     const trace = new Trace("scheduled", cron);
     try {
-      await runTraced(trace, () => invokeEvent("scheduled", controller));
+      await invocation(trace, () => invokeEvent("scheduled", controller));
+      if (trace.exceeded) throw new Error(MESSAGES[trace.exceeded]);
       return { ok: true, trace };
     } catch (error) {
-      logError(`scheduled "${cron}" raised\n${python.describeError(error)}`);
+      logError(`scheduled "${cron}" raised (${usage(trace)})\n${trace.exceeded ? MESSAGES[trace.exceeded] : python.describeError(error)}`);
       return { ok: false, trace };
     } finally {
       trace.finish();
@@ -164,29 +218,54 @@ export async function startRuntime({
       log(`${req.method} ${url.pathname} 405 (refused before the Worker)`);
       return;
     }
-    const { request, finish } = toWebRequest(req, { port });
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > requestBodyLimit) {
+      refuseTooLarge(res);
+      log(`${req.method} ${url.pathname} 413 (body of ${declared} bytes over the edge's ${requestBodyLimit}; refused before the Worker)`);
+      return;
+    }
+    let tooLarge = false;
+    const onTooLarge = () => {
+      tooLarge = true;
+      refuseTooLarge(res);
+    };
+    const { request, finish } = toWebRequest(req, { port, limit: requestBodyLimit, onTooLarge });
     const asset = assets && (await assets.respond(request));
-    const response = asset ?? (await workerResponse(req, url, request));
-    await writeWebResponse(response, res, { head: req.method === "HEAD" });
+    const trace = asset ? null : new Trace("fetch", `${req.method} ${url.pathname}`);
+    const response = asset ?? (await workerResponse(req, url, request, trace));
+    if (tooLarge) {
+      await response.body?.cancel();
+      log(`${req.method} ${url.pathname} 413 (chunked body over the edge's ${requestBodyLimit} bytes)`);
+      return;
+    }
+    // A body the Worker is still producing is cut off if the invocation goes over a limit.
+    const stopped = () => Boolean(trace?.exceeded) && !LIMIT_PAGES.has(response);
+    await writeWebResponse(response, res, { head: req.method === "HEAD", stopped });
     finish(); // drops whatever body the Worker (or the asset router's 405) left unread
-    log(`${req.method} ${url.pathname}${url.search} ${response.status} (${asset ? "asset, " : ""}${ms(started)} ms)`);
+    const spent = asset ? "asset, " : `${usage(trace)}, `;
+    log(`${req.method} ${url.pathname}${url.search} ${response.status} (${spent}${ms(started)} ms)`);
+    if (trace?.exceeded) logError(`${req.method} ${url.pathname}: ${MESSAGES[trace.exceeded]}`);
   }
 
-  async function workerResponse(req, url, request) {
-    const trace = new Trace("fetch", `${req.method} ${url.pathname}`);
+  async function workerResponse(req, url, request, trace) {
     let response;
     try {
-      response = await runTraced(trace, () => invokeFetch(request));
+      response = await invocation(trace, () => invokeFetch(request));
       if (!(response instanceof Response)) throw new TypeError(`fetch() returned ${response} instead of a Response`);
     } catch (error) {
       trace.finish();
-      logError(`${req.method} ${url.pathname} raised:\n${python.describeError(error)}`);
+      if (!trace.exceeded) logError(`${req.method} ${url.pathname} raised:\n${python.describeError(error)}`);
       response = new Response("Internal Server Error: the Worker raised an exception", {
         status: 500,
         headers: { "content-type": "text/plain; charset=utf-8" },
       });
     }
     trace.finish();
+    // Over a limit: the client gets the edge's error 1102 page, whatever the Worker answered.
+    if (trace.exceeded) {
+      await response.body?.cancel().catch(() => {});
+      response = resourceLimitPage();
+    }
     return testMode ? withHeader(response, TRACE_HEADER, trace.id) : response;
   }
 
@@ -237,10 +316,49 @@ export async function startRuntime({
       server.closeAllConnections(); // idle keep-alive connections would otherwise hold close() open
       await closed;
       await Promise.allSettled([...pending]);
+      meter.stop();
       for (const namespace of namespaces) namespace.close();
+      for (const engine of workflows) engine.close();
       await mini.mf.dispose();
     },
   };
+}
+
+function mb(bytes) {
+  return (bytes / 1e6).toFixed(1);
+}
+
+// What the per-request log line says an invocation used of its limits.
+function usage(trace) {
+  return `cpu ${Math.round(trace.cpuMs)} ms, memory ${mb(trace.memoryPeak)} MB, ${trace.subrequests} subrequests`;
+}
+
+// Cloudflare's page for error 1102 (support/troubleshooting/cloudflare-1xxx-errors/error-1102),
+// which a client receives with status 503 when the Worker went over its CPU or memory limit.
+function resourceLimitPage() {
+  const html =
+    "<!DOCTYPE html><html><head><title>Worker exceeded resource limits | Cloudflare</title></head><body>" +
+    "<h1>Error 1102</h1><h2>Worker exceeded resource limits</h2></body></html>";
+  const page = new Response(html, { status: 503, headers: { "content-type": "text/html; charset=UTF-8" } });
+  LIMIT_PAGES.add(page);
+  return page;
+}
+const LIMIT_PAGES = new WeakSet();
+
+// Fetches the Worker makes to the Internet are subrequests of the invocation making them.
+function countExternalFetches() {
+  const original = globalThis.fetch;
+  if (original.countsSubrequests) return;
+  const counted = (...args) => {
+    try {
+      chargeExternalFetch();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return original(...args);
+  };
+  counted.countsSubrequests = true;
+  globalThis.fetch = counted;
 }
 
 class ScheduledController {
@@ -262,6 +380,15 @@ function checkEntrypoints(config, python) {
     }
     if (!exported.includes(d.className)) {
       throw new StartupError(`Durable Object binding ${d.binding}: class ${d.className} is not exported by ${config.main}`);
+    }
+  }
+  const workflowClasses = python.classNames("workflowEntrypoints");
+  for (const w of config.workflows) {
+    if (w.scriptName && w.scriptName !== config.name) {
+      throw new StartupError(`Workflow binding ${w.binding} uses script_name "${w.scriptName}"; the local runtime runs only this Worker's classes`);
+    }
+    if (!workflowClasses.includes(w.className)) {
+      throw new StartupError(`Workflow binding ${w.binding}: class ${w.className} is not a WorkflowEntrypoint exported by ${config.main}`);
     }
   }
 }

@@ -1,7 +1,9 @@
-// Binding parity (issue 11, item 6, in part): wrangler.jsonc is read as wrangler reads it; the
-// [assets] binding is a Fetcher serving the same files the asset router serves; a declared
-// binding the runtime cannot emulate is named at start-up and raises, when used, an error that
-// says so, instead of being dropped (an AttributeError far from the cause).
+// Binding parity (issue 11, item 6): wrangler.jsonc is read as wrangler reads it; the [assets]
+// binding is a Fetcher serving the same files the asset router serves; Rate Limiting, Analytics
+// Engine, Version Metadata and Images are emulated with workerd's class names (the workers SDK
+// wraps bindings by them); a declared binding the runtime cannot emulate is named at start-up,
+// presented under its production class name, and raises, when used, an error that says so,
+// instead of being dropped (an AttributeError far from the cause).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startWorker } from "../testing/worker-process.mjs";
@@ -10,16 +12,23 @@ const WRANGLER_JSONC = `{
   // The shape of Cloudflare's own bindings-test config, in small.
   "name": "bindings",
   "main": "src/entry.py",
-  "compatibility_date": "2026-04-20",
+  "compatibility_date": "2026-08-22",
   "compatibility_flags": ["python_workers"],
   "assets": { "directory": "public", "binding": "ASSETS", "not_found_handling": "single-page-application" },
   "vectorize": [{ "binding": "VECTORS", "index_name": "embeddings" }],
+  "mtls_certificates": [{ "binding": "CERT", "certificate_id": "00000000-0000-0000-0000-000000000000" }],
   "version_metadata": { "binding": "VERSION" },
+  "ratelimits": [{ "name": "LIMITER", "namespace_id": "1001", "simple": { "limit": 2, "period": 60 } }],
+  "analytics_engine_datasets": [{ "binding": "EVENTS", "dataset": "events" }],
+  "images": { "binding": "IMAGES" },
 }
 `;
 
 const ENTRY = `
 import json
+
+import js
+from pyodide.ffi import to_js
 from workers import Response, WorkerEntrypoint
 
 
@@ -38,6 +47,32 @@ class Default(WorkerEntrypoint):
             except Exception as raised:
                 error = str(raised)
             return Response(json.dumps({"declared": declared, "error": error}))
+        if path == "emulated":
+            from workers.rpc import _BindingWrapper, _FetcherWrapper
+            limits = [(await self.env.LIMITER.limit({"key": "k"})).success for _ in range(3)]
+            self.env.EVENTS.writeDataPoint({"blobs": ["a"], "doubles": [1.5], "indexes": ["i"]})
+            try:
+                self.env.EVENTS.writeDataPoint({"indexes": ["a", "b"]})
+                two_indexes = None
+            except Exception as error:
+                two_indexes = str(error)
+            png = await request.bytes()
+            info = await self.env.IMAGES.info(js.Blob.new([to_js(png)]).stream())
+            result = await self.env.IMAGES.input(js.Blob.new([to_js(png)]).stream()).transform({"width": 2}).output({"format": "image/webp"})
+            webp = await result.response().bytes()
+            return Response(json.dumps({
+                "version": [self.env.VERSION.id, self.env.VERSION.tag, self.env.VERSION.timestamp],
+                "limits": limits,
+                "two_indexes": two_indexes,
+                "info": {k: info[k] for k in ("format", "width", "height", "fileSize")},
+                "webp": [result.contentType(), bytes(webp[:4]).decode(), bytes(webp[8:12]).decode()],
+                "wrapped": [isinstance(self.env.VECTORS, _BindingWrapper), isinstance(self.env.CERT, _FetcherWrapper)],
+            }))
+        if path == "cert":
+            try:
+                await self.env.CERT.fetch("https://example.com/")
+            except Exception as error:
+                return Response(str(error))
         return Response("worker")
 `;
 
@@ -66,9 +101,30 @@ test("single-page-application: the binding answers every miss with index.html", 
   assert.equal(await (await fetch(`${worker.url}/some/page`)).text(), "worker"); // not a navigation
 });
 
+// A 3x2 PNG (the smallest images that tell width from height).
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAMAAAACCAIAAAASFvFNAAAAEElEQVR4nGP4z8AAQQxwFgBB0gX7h/C5SAAAAABJRU5ErkJggg==",
+  "base64",
+);
+
+test("Rate Limiting, Analytics Engine, Version Metadata and Images work under production's class names", async () => {
+  const seen = await (await fetch(`${worker.url}/emulated`, { method: "POST", body: PNG })).json();
+  const [id, tag, timestamp] = seen.version;
+  assert.match(id, /^[0-9a-f-]{36}$/);
+  assert.equal(tag, "");
+  assert.ok(!Number.isNaN(Date.parse(timestamp)));
+  assert.deepEqual(seen.limits, [true, true, false]);
+  assert.match(seen.two_indexes, /at most one index/);
+  assert.deepEqual(seen.info, { format: "image/png", width: 3, height: 2, fileSize: PNG.length });
+  assert.deepEqual(seen.webp, ["image/webp", "RIFF", "WEBP"]);
+  assert.deepEqual(seen.wrapped, [true, true]);
+});
+
 test("a binding that is not emulated is named at start-up and raises on use", async () => {
   assert.match(worker.output(), /binding "VECTORS" \(Vectorize, \[vectorize\]\) is declared but not emulated locally/);
-  assert.match(worker.output(), /binding "VERSION" \(Version Metadata, \[version_metadata\]\)/);
+  assert.match(worker.output(), /binding "CERT" \(mTLS certificate, \[mtls_certificates\]\)/);
+  assert.doesNotMatch(worker.output(), /"VERSION"|"LIMITER"|"EVENTS"|"IMAGES"/);
+  assert.match(await (await fetch(`${worker.url}/cert`)).text(), /binding "CERT" \(mTLS certificate\) is not emulated by the local runtime/);
   const body = await (await fetch(`${worker.url}/vectors`)).json();
   assert.equal(body.declared, true);
   assert.match(body.error, /binding "VECTORS" \(Vectorize\) is not emulated by the local runtime/);

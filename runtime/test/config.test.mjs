@@ -29,7 +29,7 @@ test("D1 is keyed by database_id, the id wrangler uses locally", () => {
 function configWith(extra) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "config-"));
   const file = path.join(dir, "wrangler.toml");
-  fs.writeFileSync(file, `name = "w"\nmain = "src/entry.py"\ncompatibility_flags = ["python_workers"]\n${extra}`);
+  fs.writeFileSync(file, `name = "w"\nmain = "src/entry.py"\ncompatibility_date = "2026-08-22"\ncompatibility_flags = ["python_workers"]\n${extra}`);
   return file;
 }
 
@@ -51,13 +51,13 @@ test("an [assets] binding is read", () => {
 
 test("bindings the runtime cannot emulate are listed, not dropped", () => {
   const config = loadConfig(
-    configWith('[[vectorize]]\nbinding = "VECTORS"\nindex_name = "i"\n[version_metadata]\nbinding = "VERSION"\n'),
+    configWith('[[vectorize]]\nbinding = "VECTORS"\nindex_name = "i"\n[browser]\nbinding = "BROWSER"\n'),
   );
   assert.deepEqual(
-    config.notEmulated.map((b) => [b.binding, b.type]),
+    config.notEmulated.map((b) => [b.binding, b.type, b.className]),
     [
-      ["VECTORS", "Vectorize"],
-      ["VERSION", "Version Metadata"],
+      ["VECTORS", "Vectorize", "VectorizeIndexImpl"],
+      ["BROWSER", "Browser Rendering", "Fetcher"],
     ],
   );
 });
@@ -67,7 +67,7 @@ test("wrangler.jsonc is read like wrangler.toml, comments and trailing commas in
   const file = path.join(dir, "wrangler.jsonc");
   fs.writeFileSync(
     file,
-    '{\n  // a comment\n  "name": "w",\n  "main": "src/entry.py",\n  "compatibility_flags": ["python_workers"],\n' +
+    '{\n  // a comment\n  "name": "w",\n  "main": "src/entry.py",\n  "compatibility_date": "2026-08-22", "compatibility_flags": ["python_workers"],\n' +
       '  "kv_namespaces": [{ "binding": "KV", "id": "k" },],\n}\n',
   );
   const config = loadConfig(file);
@@ -79,9 +79,9 @@ test("wrangler.jsonc is read like wrangler.toml, comments and trailing commas in
   fs.writeFileSync(path.join(dir, "wrangler.json"), "{}");
   assert.equal(findConfigFile(dir), path.join(dir, "wrangler.json"));
   // A byte-order mark is ignored; a section of the wrong shape is a ConfigError, not a crash.
-  fs.writeFileSync(file, '\uFEFF{ "name": "w", "main": "m.py", "compatibility_flags": ["python_workers"] }');
+  fs.writeFileSync(file, '\uFEFF{ "name": "w", "main": "m.py", "compatibility_date": "2026-08-22", "compatibility_flags": ["python_workers"] }');
   assert.equal(loadConfig(file).name, "w");
-  fs.writeFileSync(file, '{ "name": "w", "main": "m.py", "compatibility_flags": ["python_workers"], "vectorize": {} }');
+  fs.writeFileSync(file, '{ "name": "w", "main": "m.py", "compatibility_date": "2026-08-22", "compatibility_flags": ["python_workers"], "vectorize": {} }');
   assert.throws(() => loadConfig(file), (error) => error instanceof ConfigError && /"vectorize" must be a list/.test(error.message));
   fs.writeFileSync(file, '{ "name": "w", "main": }');
   assert.throws(() => loadConfig(file), (error) => error instanceof ConfigError && /wrangler\.jsonc:1: ValueExpected/.test(error.message));

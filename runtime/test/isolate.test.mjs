@@ -51,7 +51,7 @@ test("the request that kills the isolate fails; the next ones run in a fresh iso
   const first = await (await get("")).json();
   const fatal = await get("overflow");
   assert.equal(fatal.status, 500);
-  assert.match(worker.output(), /the Python isolate hit a fatal error \(RangeError: Maximum call stack size exceeded\)/);
+  assert.match(worker.output(), /the Python isolate was lost \(RangeError: Maximum call stack size exceeded\)/);
   const second = await (await get("")).json();
   assert.notEqual(second.isolate, first.isolate);
   // The Durable Object's storage outlives the isolate; its instance is made anew.

@@ -14,7 +14,7 @@ const START_TIMEOUT_MS = 90_000;
 // A minimal wrangler.toml for a Python Worker whose main module is src/entry.py, with a SQLite
 // Durable Object binding per class in `durableObjects` ({BINDING: "ClassName"}), then `extra`.
 export function wranglerToml({ name, durableObjects = {}, extra = "" }) {
-  let toml = `name = "${name}"\nmain = "src/entry.py"\ncompatibility_date = "2026-04-20"\ncompatibility_flags = ["python_workers"]\n`;
+  let toml = `name = "${name}"\nmain = "src/entry.py"\ncompatibility_date = "2026-08-22"\ncompatibility_flags = ["python_workers"]\n`;
   const classes = Object.values(durableObjects);
   for (const [binding, className] of Object.entries(durableObjects)) {
     toml += `\n[[durable_objects.bindings]]\nname = "${binding}"\nclass_name = "${className}"\n`;
@@ -25,10 +25,21 @@ export function wranglerToml({ name, durableObjects = {}, extra = "" }) {
 
 // Started as `npm run dev -- ...` starts it, or, with `nodeFlags`, as `node <nodeFlags> <cli> ...`.
 // `configName` names the configuration file (wrangler.toml, .json or .jsonc); `files` adds
-// other files to the project ({relative path: contents}). `restart()` stops the runtime and
+// other files to the project ({relative path: contents}). The workers SDK that `make install`
+// vendored into the repository's python_modules/ is copied into the project, where production
+// imports it from, unless `vendorSdk` is false. `restart()` stops the runtime and
 // starts it again on the same project and state, as a developer restarting `npm run dev` does.
-export async function startWorker({ wrangler, entry, args = [], nodeFlags = null, configName = "wrangler.toml", files = {} }) {
+export async function startWorker({
+  wrangler,
+  entry,
+  args = [],
+  nodeFlags = null,
+  configName = "wrangler.toml",
+  files = {},
+  vendorSdk = true,
+}) {
   const project = fs.mkdtempSync(path.join(os.tmpdir(), "pyworker-test-"));
+  if (vendorSdk) fs.cpSync(path.join(ROOT, "python_modules"), path.join(project, "python_modules"), { recursive: true });
   for (const [name, contents] of Object.entries({ [configName]: wrangler, "src/entry.py": entry, ...files })) {
     fs.mkdirSync(path.dirname(path.join(project, name)), { recursive: true });
     fs.writeFileSync(path.join(project, name), contents);
@@ -46,6 +57,14 @@ export async function startWorker({ wrangler, entry, args = [], nodeFlags = null
       return /ready on (http:\/\/\S+)/.exec(output)[1];
     },
     output: () => output,
+    // The runtime logs a request once its response is out, so a client can be ahead of the log.
+    async waitForOutput(pattern, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(output)) {
+        if (Date.now() > deadline) throw new Error(`no ${pattern} in the runtime's output after ${timeoutMs} ms:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
     async restart() {
       await stopProcessGroup(child);
       output = "";
@@ -61,7 +80,7 @@ export async function startWorker({ wrangler, entry, args = [], nodeFlags = null
 async function launch(command, commandArgs, onOutput, output) {
   const child = spawn(command, commandArgs, {
     cwd: ROOT,
-    env: { ...process.env, VIRTUAL_ENV: path.join(ROOT, ".venv") },
+    env: process.env,
     detached: true,
   });
   child.stdout.on("data", onOutput);

@@ -41,7 +41,7 @@ export async function startWorker(vars = {}) {
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: ["ignore", log, log],
-    env: { ...process.env, VIRTUAL_ENV: path.join(ROOT, ".venv") },
+    env: process.env,
     detached: true,
   });
   const url = `http://127.0.0.1:${port}`;

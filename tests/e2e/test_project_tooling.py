@@ -28,6 +28,10 @@ def test_deploy_dry_run_uploads_src_modules_and_public_assets_and_lists_every_bi
     result = wrangler("deploy", "--dry-run", "--outdir", str(outdir), cwd=ROOT)
     uploaded = {p.relative_to(outdir).as_posix() for p in outdir.rglob("*") if p.is_file()} - {"README.md"}
     expected = {p.relative_to(ROOT / "src").as_posix() for p in (ROOT / "src").rglob("*.py")}
+    # The workers SDK, which production imports only from the upload's python_modules/.
+    vendored = ROOT / "python_modules"
+    expected |= {f"python_modules/{p.relative_to(vendored).as_posix()}" for p in vendored.rglob("*") if p.is_file()}
+    assert "python_modules/workers/__init__.py" in expected
     assert uploaded == expected
     assert f"from the assets directory {ROOT / 'public'}" in result.stdout
     for binding in ["env.DB", "env.STORAGE", "env.CACHE", "env.QUEUE", "env.AI", "env.USER_STATS"]:
@@ -48,6 +52,7 @@ def test_a_missing_migration_is_one_clear_line_and_a_503(tmp_path: Path) -> None
     project = tmp_path / "project"
     shutil.copytree(ROOT / "src", project / "src")
     shutil.copytree(ROOT / "public", project / "public")
+    shutil.copytree(ROOT / "python_modules", project / "python_modules")
     (project / "migrations").mkdir()
     for sql in sorted((ROOT / "migrations").glob("*.sql"))[:-1]:  # the newest migration was never applied
         shutil.copy(sql, project / "migrations")

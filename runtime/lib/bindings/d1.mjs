@@ -10,6 +10,20 @@ function checkValue(value) {
   return value;
 }
 
+// d1/platform/limits: a string, BLOB or row is at most 2,000,000 bytes. Miniflare's SQLite
+// (workerd's src/workerd/util/sqlite.c++) allows 4 MiB, so the runtime checks the bound values
+// itself, with SQLite's own error, as D1 reports it.
+const MAX_VALUE_BYTES = 2_000_000;
+
+function checkSizes(statements) {
+  for (const { params } of statements) {
+    for (const value of params) {
+      const size = typeof value === "string" ? Buffer.byteLength(value) : (value?.byteLength ?? 0);
+      if (size > MAX_VALUE_BYTES) throw new Error("D1_ERROR: string or blob too big: SQLITE_TOOBIG");
+    }
+  }
+}
+
 export class D1PreparedStatement {
   #execute;
   constructor(execute, sql, params = []) {
@@ -40,7 +54,10 @@ export class D1PreparedStatement {
 export class D1Database {
   #execute;
   constructor(bridge, binding) {
-    this.#execute = async (op, args) => decode(await bridge.call("d1", binding, op, args));
+    this.#execute = async (op, args) => {
+      checkSizes(args.statements ?? (args.statement ? [args.statement] : []));
+      return decode(await bridge.call("d1", binding, op, args));
+    };
   }
   prepare(sql) {
     return new D1PreparedStatement(this.#execute, sql);
@@ -51,10 +68,35 @@ export class D1Database {
   exec(sql) {
     return this.#execute("exec", { sql });
   }
-  withSession() {
-    return this;
+  withSession(constraintOrBookmark) {
+    return new D1DatabaseSession(this.#execute, constraintOrBookmark);
+  }
+}
+
+// A D1 session (workerd: src/cloudflare/internal/d1-api.ts): it starts from a constraint or a
+// bookmark, sends it with each query, and keeps the newest bookmark D1 answers with (bookmarks
+// compare as strings). getBookmark() is null until a query has run under a constraint.
+const CONSTRAINTS = new Set(["first-unconstrained", "first-primary"]);
+
+export class D1DatabaseSession {
+  #execute;
+  #token;
+  constructor(execute, constraintOrBookmark) {
+    const token = String(constraintOrBookmark ?? "").trim();
+    this.#token = token === "" ? "first-unconstrained" : token;
+    this.#execute = async (op, args) => {
+      const { result, bookmark } = await execute(op, { ...args, session: this.#token });
+      if (bookmark && (CONSTRAINTS.has(this.#token) || this.#token.localeCompare(bookmark) < 0)) this.#token = bookmark;
+      return result;
+    };
+  }
+  prepare(sql) {
+    return new D1PreparedStatement(this.#execute, sql);
+  }
+  batch(statements) {
+    return this.#execute("batch", { statements: [...statements].map((s) => s.toJSON()) });
   }
   getBookmark() {
-    return null;
+    return CONSTRAINTS.has(this.#token) ? null : this.#token;
   }
 }

@@ -5,8 +5,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { chargeBindingCall, MESSAGES } from "../limits.mjs";
 import { logError } from "../log.mjs";
-import { recordCall, takeFault } from "../observe.mjs";
+import { recordCall, runInvocation, takeFault, Trace } from "../observe.mjs";
 import { DurableObjectStorage } from "./do-storage.mjs";
 import { namedConstructor } from "./wrap.mjs";
 
@@ -97,13 +98,21 @@ class ObjectHost {
 
   async fireAlarm(retryCount) {
     await this.storage.deleteAlarm();
+    // An alarm is an invocation of its own, with its own limits.
+    const trace = new Trace("alarm", `${this.namespace.className} ${this.id}`);
     try {
-      await this.enqueue((instance) =>
-        this.namespace.python.callHandler(instance, "alarm", [{ retryCount, isRetry: retryCount > 0 }]),
+      await runInvocation(trace, () =>
+        this.enqueue((instance) =>
+          this.namespace.python.callHandler(instance, "alarm", [{ retryCount, isRetry: retryCount > 0 }]),
+        ),
       );
+      if (trace.exceeded) throw new Error(MESSAGES[trace.exceeded]);
     } catch (error) {
-      logError(`alarm of ${this.namespace.className} ${this.id} failed:\n${error?.message ?? error}`);
+      const why = trace.exceeded ? MESSAGES[trace.exceeded] : (error?.message ?? error);
+      logError(`alarm of ${this.namespace.className} ${this.id} failed:\n${why}`);
       if (retryCount < 6) setTimeout(() => this.fireAlarm(retryCount + 1), 2 ** retryCount * 1000).unref();
+    } finally {
+      trace.finish();
     }
   }
 }
@@ -190,6 +199,11 @@ export class DurableObjectNamespace {
   #stub(id) {
     const namespace = this;
     const call = (method, args, relaxed) => {
+      try {
+        chargeBindingCall("DurableObject", method, args); // a subrequest of the calling invocation
+      } catch (error) {
+        return Promise.reject(error);
+      }
       const done = recordCall(namespace.binding, "DurableObject", method);
       const fault = takeFault(namespace.binding, method);
       if (fault) {

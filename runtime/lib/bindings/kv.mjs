@@ -18,10 +18,35 @@ async function convert(response, type) {
   return type === "json" ? JSON.parse(text) : text;
 }
 
+// kv/platform/limits: one write per second to the same key; writing faster "may" get workerd's
+// KV error, "KV PUT failed: 429 Too Many Requests" (src/workerd/api/kv.c++ formats KV errors).
+// Production tolerates a short burst (Cloudflare's own binding suite writes a key twice in a
+// row), so the rule here is deterministic: a third PUT to one key within a second is refused.
+// Miniflare does not enforce it at all.
+const WRITE_WINDOW_MS = 1000;
+const WRITES_PER_WINDOW = 2;
+
 export class KvNamespace {
+  #recentWrites = new Map();
+
   constructor(bridge, binding) {
     Object.defineProperty(this, "bridge", { value: bridge, enumerable: false });
     Object.defineProperty(this, "binding", { value: binding, enumerable: false });
+  }
+
+  async #write(key, write) {
+    const now = performance.now();
+    const recent = (this.#recentWrites.get(key) ?? []).filter((at) => now - at < WRITE_WINDOW_MS);
+    if (recent.length >= WRITES_PER_WINDOW) throw new Error("KV PUT failed: 429 Too Many Requests");
+    await write();
+    recent.push(performance.now());
+    this.#recentWrites.set(key, recent);
+    if (this.#recentWrites.size > 10_000) this.#forgetOldWrites();
+  }
+
+  #forgetOldWrites() {
+    const cutoff = performance.now() - WRITE_WINDOW_MS;
+    for (const [key, times] of this.#recentWrites) if (times.every((at) => at < cutoff)) this.#recentWrites.delete(key);
   }
 
   async #fetch(key, typeOrOptions) {
@@ -51,7 +76,9 @@ export class KvNamespace {
 
   async put(key, value, options) {
     const { expiration, expirationTtl, metadata } = options ?? {};
-    await this.bridge.call("kv", this.binding, "put", { key, options: { expiration, expirationTtl, metadata } }, value ?? "");
+    await this.#write(key, () =>
+      this.bridge.call("kv", this.binding, "put", { key, options: { expiration, expirationTtl, metadata } }, value ?? ""),
+    );
   }
 
   async delete(key) {

@@ -4,8 +4,9 @@
 // and only then converts Python arguments (None -> null, dict -> Object); without the right
 // name, None reaches D1 as undefined. Each binding, and each object with methods that a binding
 // returns (a prepared statement, a multipart upload), is wrapped in a Proxy whose `constructor`
-// carries the production name. The same wrapper records each call on the current trace and lets
-// tests inject failures (observe.mjs).
+// carries the production name. The same wrapper counts each call against the invocation's limits
+// (limits.mjs), records it on the current trace and lets tests inject failures (observe.mjs).
+import { chargeBindingCall } from "../limits.mjs";
 import { recordCall, takeFault } from "../observe.mjs";
 
 const TARGET = Symbol("pyworker.target");
@@ -17,6 +18,9 @@ const SYNC_METHODS = {
   D1DatabaseSession: new Set(["prepare", "getBookmark"]),
   D1PreparedStatement: new Set(["bind"]),
   R2Bucket: new Set(["resumeMultipartUpload"]),
+  AnalyticsEngineDataset: new Set(["writeDataPoint"]),
+  ImagesBindingImpl: new Set(["input", "text"]),
+  ImageTransformerImpl: new Set(["transform", "draw"]),
 };
 
 // What a method's result is, where it is itself an object with methods.
@@ -25,6 +29,8 @@ const RESULT_TYPES = {
   D1DatabaseSession: { prepare: "D1PreparedStatement" },
   D1PreparedStatement: { bind: "D1PreparedStatement" },
   R2Bucket: { createMultipartUpload: "R2MultipartUpload", resumeMultipartUpload: "R2MultipartUpload" },
+  ImagesBindingImpl: { input: "ImageTransformerImpl" },
+  ImageTransformerImpl: { transform: "ImageTransformerImpl" },
 };
 
 // Names that Pyodide and the SDK probe on any object; none of them is a binding method.
@@ -50,6 +56,14 @@ export function unwrap(value) {
 
 function observedCall({ binding, type, method, fn, self, args }) {
   const sync = SYNC_METHODS[type]?.has(method) ?? false;
+  // Each call that leaves the isolate is a subrequest of the invocation making it (limits.mjs).
+  if (!sync) {
+    try {
+      chargeBindingCall(type, method, args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
   const done = recordCall(binding, type, method, sync);
   const fault = takeFault(binding, method);
   if (fault) {

@@ -27,6 +27,9 @@ function pythonErrorMessage(error) {
 export class PythonWorker {
   // Incremented each time the isolate is replaced; instances made in an older one are gone.
   generation = 0;
+  replacing = false;
+  // Set by the runtime: runs a function outside any invocation's accounting.
+  outsideInvocations = (fn) => fn();
   #ready = Promise.resolve();
   #lostSignal = PythonWorker.#signal();
 
@@ -50,12 +53,31 @@ export class PythonWorker {
     const pyodide = await loadPyodide({ stdout: this.onStdout, stderr: this.onStdout, env: { PYTHONUNBUFFERED: "1" } });
     // Pyodide calls this once it has given up on itself (src/js/api.ts, fatal_error).
     pyodide._api.on_fatal = (error) => this.#lost(error);
+    if (this.interruptBuffer) pyodide.setInterruptBuffer(this.interruptBuffer);
     return pyodide;
+  }
+
+  // Where the CPU-limit watchdog writes SIGXCPU (limits.mjs); every isolate listens to it.
+  useInterruptBuffer(buffer) {
+    this.interruptBuffer = buffer;
+    this.pyodide?.setInterruptBuffer(buffer);
+  }
+
+  // The isolate's WebAssembly memory: every Python object lives in it, and it never shrinks.
+  // A lost isolate's memory is nobody's while its replacement loads.
+  memoryBytes() {
+    if (this.replacing) return 0;
+    return this.pyodide?._module?.HEAP8?.byteLength ?? 0;
+  }
+
+  // Ends this isolate as production ends one that went over a limit it cannot recover from.
+  condemn(reason) {
+    if (!this.replacing) this.#lost(new Error(reason));
   }
 
   #lost(error) {
     const cause = (error?.message ? `${error.name ?? "Error"}: ${error.message}` : String(error)).split("\n")[0];
-    logError(`✘ the Python isolate hit a fatal error (${cause}): calls in flight fail, the next ones run in a fresh isolate`);
+    logError(`✘ the Python isolate was lost (${cause}): calls in flight fail, the next ones run in a fresh isolate`);
     this.generation += 1;
     this.#lostSignal.reject(new IsolateLost(`the Python isolate was lost to a fatal error: ${cause}`));
     this.#lostSignal = PythonWorker.#signal();
@@ -63,7 +85,9 @@ export class PythonWorker {
   }
 
   #startReplacement() {
-    const replacement = this.#replace();
+    this.replacing = true;
+    // Loading a fresh isolate is not work of whichever invocation happened to notice the loss.
+    const replacement = this.outsideInvocations(() => this.#replace());
     this.#ready = replacement;
     replacement.catch((reason) => {
       // Lost again while loading: a newer replacement is already under way.
@@ -74,6 +98,7 @@ export class PythonWorker {
   async #replace() {
     this.pyodide = await step("pyodide load (fresh isolate)", () => this.#loadInterpreter());
     await this.load(this.loadOptions);
+    this.replacing = false;
   }
 
   // Resolves once the current isolate can take calls (at once, unless one is being replaced). A
@@ -105,30 +130,38 @@ export class PythonWorker {
   }
 
   async load(options) {
-    const { bundle, sdk, compatibilityFlags, helper } = options;
+    const { bundle, sdk, compatibility, helper } = options;
     this.loadOptions = options;
     const worker = this;
     worker.bundle = bundle;
-    await step(`workers SDK install (${sdk.description})`, () => worker.#installSdk(sdk));
-    worker.#registerJsModules(helper, compatibilityFlags);
-    await step(`worker modules (${bundle.files.length} files)`, () => worker.#writeBundle());
+    worker.compatibility = compatibility;
+    worker.#installSitePackages();
+    worker.#registerJsModules(helper, compatibility);
+    await step(`worker modules (${bundle.files.length} files; ${sdk.description})`, () => worker.#writeBundle());
     worker.host = worker.pyodide.pyimport("pyworker_host");
     worker.main = await step(`main module import (${bundle.mainModule})`, () => worker.#importMain());
     worker.classes = worker.host.entrypoint_classes(worker.main);
   }
 
-  #installSdk(sdk) {
+  // site-packages as production's external-SDK era leaves it: `workers` and `asgi` are stubs that
+  // raise workerd's own error, so only a copy vendored in python_modules/ (earlier on sys.path) is
+  // importable (src/pyodide/python-entrypoint-helper.ts, injectWorkersApi).
+  #installSitePackages() {
     const sitePackages = this.pyodide.runPython("import site; site.getsitepackages()[0]");
-    for (const file of sdk.files) this.#write(path.posix.join(sitePackages, file.target), fs.readFileSync(file.source));
+    const stub = (name) =>
+      [
+        `err = ModuleNotFoundError("No module named '${name}'", name="${name}")`,
+        `err.add_note("You need to update to workers-py >= 1.9 or to pass disable_python_external_sdk")`,
+        "raise err",
+      ].join("\n");
+    this.#write(path.posix.join(sitePackages, "workers", "__init__.py"), stub("workers"));
+    this.#write(path.posix.join(sitePackages, "asgi.py"), stub("asgi"));
     this.#write(path.posix.join(sitePackages, "pyworker_host.py"), fs.readFileSync(path.join(HERE, "pyworker_host.py")));
-    this.sdkDirectory = sdk.jsModulesDirectory;
   }
 
-  #registerJsModules(helper, compatibilityFlags) {
+  #registerJsModules(helper, compatibility) {
     this.pyodide.registerJsModule("_pyodide_entrypoint_helper", helper);
-    const flags = { python_workflows_implicit_dependencies: false, python_request_headers_preserve_commas: false };
-    for (const flag of compatibilityFlags) flags[flag] = true;
-    this.pyodide.registerJsModule("_cloudflare_compat_flags", flags);
+    this.pyodide.registerJsModule("_cloudflare_compat_flags", { ...compatibility });
   }
 
   #write(target, contents) {
@@ -138,13 +171,18 @@ export class PythonWorker {
 
   #writeBundle() {
     for (const file of this.bundle.files) this.#write(path.posix.join(MODULE_ROOT, file.name), fs.readFileSync(file.source));
-    const pythonModules = this.bundle.files.some((f) => f.name.startsWith("python_modules/"));
+    // sys.path as workerd's setup_python_search_path.py builds it: the module root first,
+    // python_modules/ just before site-packages (so it shadows site-packages, not the standard
+    // library), and its .pth files processed only under python_process_pth_files.
     this.pyodide.runPython(`
-import os, sys
+import os, sys, site
 os.chdir(${JSON.stringify(MODULE_ROOT)})
 sys.path.insert(0, ${JSON.stringify(MODULE_ROOT)})
-if ${pythonModules ? "True" : "False"}:
-    sys.path.insert(1, ${JSON.stringify(MODULE_ROOT + "/python_modules")})
+_modules = ${JSON.stringify(MODULE_ROOT + "/python_modules")}
+sys.path.insert(next(i for i, p in enumerate(sys.path) if "site-packages" in p), _modules)
+if ${this.compatibility.python_process_pth_files ? "True" : "False"}:
+    site.addsitedir(_modules)
+del _modules
 `);
   }
 

@@ -12,6 +12,7 @@ passes undefined; the instance has `self.env` and `self.ctx`), so `queue(self, b
 """
 
 import inspect
+import signal
 import traceback
 from types import FunctionType
 
@@ -25,6 +26,18 @@ from workers import (
     python_from_rpc,
     python_to_rpc,
 )
+
+
+class CpuLimitExceeded(BaseException):
+    """What workerd raises in a Python Worker that used up its CPU time (introspection.py)."""
+
+
+def _raise_cpu_limit_exceeded(signum, frame):
+    raise CpuLimitExceeded("Python Worker exceeded CPU time limit")
+
+
+# The runtime's watchdog sends SIGXCPU through Pyodide's interrupt buffer, as workerd does.
+signal.signal(signal.SIGXCPU, _raise_cpu_limit_exceeded)
 
 
 def _public_methods(cls):

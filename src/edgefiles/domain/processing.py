@@ -3,8 +3,8 @@
 import re
 
 # Workers AI answers bad input with 4xx-class error codes (5006 invalid input, 5007 no such model,
-# 5016 unreadable image ...); those will fail the same way on every retry.
-_PERMANENT_AI_CODES = re.compile(r"\b(3003|5006|5007|5016|5021)\b")
+# 5016 licence not agreed, 5028 model retired ...); those will fail the same way on every retry.
+_PERMANENT_AI_CODES = re.compile(r"\b(3003|5006|5007|5016|5021|5028)\b")
 RETRY_CAP_SECONDS = 15 * 60
 
 

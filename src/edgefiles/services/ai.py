@@ -3,10 +3,14 @@ consumer and the summary stream, never from the upload path (100-2000 ms per cal
 
 from typing import Any
 
-SUMMARY_MODEL = "@cf/meta/llama-3.1-8b-instruct"
+# Checked against Workers AI's catalog on 2026-11-27: llama-3.1-8b-instruct was retired on
+# 2026-05-30 (its -fast variant stays), and llama-3.2-11b-vision answers 5016 until the account
+# agrees to Meta's licence, a legal statement no code should make for an operator; llava is not
+# gated and takes the same byte-array image.
+SUMMARY_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
 EMBEDDING_MODEL = "@cf/baai/bge-base-en-v1.5"
 LABEL_MODEL = "@cf/microsoft/resnet-50"
-VISION_MODEL = "@cf/meta/llama-3.2-11b-vision-instruct"
+VISION_MODEL = "@cf/llava-hf/llava-1.5-7b-hf"
 EMBEDDING_BATCH = 96  # bge takes a list of texts; 100 at most per call
 
 
@@ -46,4 +50,4 @@ class AiService:
 
     async def describe_image(self, image: Any) -> str:
         prompt = "Describe this image in one or two sentences."
-        return (await self._ai.run(VISION_MODEL, {"prompt": prompt, "image": image, "max_tokens": 200}))["response"]
+        return (await self._ai.run(VISION_MODEL, {"prompt": prompt, "image": image, "max_tokens": 200}))["description"]

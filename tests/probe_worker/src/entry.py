@@ -102,7 +102,7 @@ class Default(WorkerEntrypoint):
             return as_json(await response.json())
         if route == "/ai":
             embedded = await env.AI.run("@cf/baai/bge-base-en-v1.5", {"text": ["red apple", "green apple"]})
-            answer = await env.AI.run("@cf/meta/llama-3.1-8b-instruct", {"prompt": "say hi"})
+            answer = await env.AI.run("@cf/meta/llama-3.1-8b-instruct-fast", {"prompt": "say hi"})
             return as_json({"shape": embedded["shape"], "response": answer["response"]})
         if route == "/do/alarm":
             await env.COUNTER.getByName(query["name"]).schedule_alarm(int(query.get("ms", "50")))
@@ -117,7 +117,7 @@ class Default(WorkerEntrypoint):
             return Response(json.dumps(body), status=207, headers={"x-echo": "yes", "content-type": "application/json"})
         if route == "/ai/stream":
             stream = await env.AI.run(
-                "@cf/meta/llama-3.1-8b-instruct", {"prompt": "stream these words", "stream": True}
+                "@cf/meta/llama-3.1-8b-instruct-fast", {"prompt": "stream these words", "stream": True}
             )
             return Response(stream, headers={"content-type": "text/event-stream"})
         if route == "/raise":

@@ -1,0 +1,201 @@
+// Platform limits per invocation (a request, a queue batch, a cron run, an alarm), with the errors
+// production gives. Values: Cloudflare docs workers/platform/limits, the 2025-03-25 changelog
+// (CPU up to 5 min with `[limits] cpu_ms`), the 2026-02-11 changelog (subrequests: 10,000 on
+// Paid, configurable with `[limits] subrequests`; Free 50 external plus 1,000 to Cloudflare
+// services), d1/platform/limits (queries per invocation) and kv/platform/limits (operations).
+//
+// How they are counted here (what the README's "Differences from production" table repeats):
+// - CPU is the Node process's CPU time during the invocation's own slices of the event loop
+//   (AsyncLocalStorage tells which invocation a callback belongs to), so it includes the runtime's
+//   work for that invocation: an upper bound of what the isolate would be charged.
+// - Memory is the interpreter's WebAssembly memory, which holds every Python object and never
+//   shrinks, plus the JS heap Pyodide itself needed at load.
+import { createHook } from "node:async_hooks";
+import { Worker } from "node:worker_threads";
+import { currentTrace } from "./observe.mjs";
+
+export const PLANS = {
+  paid: { cpuMs: 30_000, maxCpuMs: 300_000, subrequests: 10_000, externalSubrequests: Infinity, d1Queries: 1_000, kvOperations: 1_000 },
+  free: { cpuMs: 10, maxCpuMs: 10, subrequests: 1_000, externalSubrequests: 50, d1Queries: 50, kvOperations: 1_000 },
+};
+
+// 128 MB per isolate (docs: "Memory 128 MB"), read as 10^6 bytes: the stricter reading.
+export const MEMORY_LIMIT_BYTES = 128_000_000;
+
+// Production's texts. CPU and memory: what Workers Logs shows for an invocation that went over
+// ("exceededCpu" / "exceededMemory" outcomes); Python code sees workerd's own exception first
+// (src/pyodide/internal/introspection.py: CpuLimitExceeded("Python Worker exceeded CPU time
+// limit"), raised by SIGXCPU). Subrequests and API requests: the messages Workers raise when a
+// single invocation passes them, as reported from production.
+export const MESSAGES = {
+  cpu: "Worker exceeded CPU time limit.",
+  memory: "Worker exceeded memory limit.",
+  subrequests: "Too many subrequests by single Worker invocation. To configure this limit, refer to https://developers.cloudflare.com/workers/platform/limits/",
+  api: "Too many API requests by single worker invocation.",
+};
+
+export class LimitError extends Error {}
+
+// The limits for a Worker from its wrangler `[limits]` section and the account's plan.
+export function limitsFor(rawLimits = {}, plan = "paid") {
+  const base = PLANS[plan];
+  if (!base) throw new LimitError(`--workers-plan must be one of ${Object.keys(PLANS).join(", ")}, got "${plan}"`);
+  const limits = { plan, ...base, memoryBytes: MEMORY_LIMIT_BYTES };
+  if (rawLimits.cpu_ms !== undefined) {
+    const cpuMs = rawLimits.cpu_ms;
+    if (plan === "free") throw new LimitError("[limits] cpu_ms cannot be set on the Workers Free plan");
+    if (!Number.isInteger(cpuMs) || cpuMs < 1 || cpuMs > base.maxCpuMs) {
+      throw new LimitError(`[limits] cpu_ms must be an integer from 1 to ${base.maxCpuMs}, got ${JSON.stringify(cpuMs)}`);
+    }
+    limits.cpuMs = cpuMs;
+  }
+  if (rawLimits.subrequests !== undefined) {
+    const subrequests = rawLimits.subrequests;
+    if (!Number.isInteger(subrequests) || subrequests < 1 || (plan === "paid" && subrequests > 10_000_000)) {
+      throw new LimitError(`[limits] subrequests must be an integer from 1 to 10000000, got ${JSON.stringify(subrequests)}`);
+    }
+    // A lower value may always be set; Free cannot go above its own.
+    limits.subrequests = Math.min(subrequests, plan === "free" ? base.subrequests : subrequests);
+  }
+  return limits;
+}
+
+// The limits this process enforces (one Worker per runtime process).
+let enforced = null;
+export function enforceLimits(limits) {
+  enforced = limits;
+}
+
+// What a call on a binding costs, counted on the invocation whose code made it.
+const D1_QUERY_METHODS = new Set(["all", "run", "first", "raw", "exec"]);
+
+export function chargeBindingCall(type, method, args) {
+  const trace = currentTrace();
+  const limits = enforced;
+  if (!trace || !limits) return;
+  if (trace.exceeded) throw new Error(MESSAGES[trace.exceeded]);
+  trace.subrequests += 1;
+  if (trace.subrequests > limits.subrequests) throw new Error(MESSAGES.subrequests);
+  if (type === "KvNamespace") {
+    trace.kvOperations += 1;
+    if (trace.kvOperations > limits.kvOperations) throw new Error(MESSAGES.api);
+  }
+  if (type === "D1PreparedStatement" || type === "D1Database" || type === "D1DatabaseSession") {
+    const queries = method === "batch" ? (Array.isArray(args[0]) ? args[0].length : 1) : D1_QUERY_METHODS.has(method) ? 1 : 0;
+    trace.d1Queries += queries;
+    if (trace.d1Queries > limits.d1Queries) throw new Error(`D1_ERROR: ${MESSAGES.api}`);
+  }
+}
+
+export function chargeExternalFetch() {
+  const trace = currentTrace();
+  const limits = enforced;
+  if (!trace || !limits) return;
+  if (trace.exceeded) throw new Error(MESSAGES[trace.exceeded]);
+  trace.subrequests += 1;
+  trace.externalSubrequests += 1;
+  if (trace.subrequests > limits.subrequests || trace.externalSubrequests > limits.externalSubrequests) {
+    throw new Error(MESSAGES.subrequests);
+  }
+}
+
+const SIGXCPU = 24;
+// Shared with the watchdog thread: [running (0/1), slice start (µs of process CPU), budget (µs)].
+const ACTIVE = 0;
+const START = 1;
+const BUDGET = 2;
+
+const WATCHDOG = `
+const { workerData } = require("node:worker_threads");
+const signal = new Int32Array(workerData.signal);
+const slice = new Float64Array(workerData.slice);
+const cpu = () => { const u = process.cpuUsage(); return u.user + u.system; };
+setInterval(() => {
+  if (slice[${ACTIVE}] === 1 && cpu() - slice[${START}] > slice[${BUDGET}]) Atomics.store(signal, 0, ${SIGXCPU});
+}, 5);
+`;
+
+function cpuMicros() {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+// Meters CPU and memory per invocation and stops an invocation that goes over, as workerd does:
+// SIGXCPU into the interpreter (src/pyodide/internal/python.ts), which raises CpuLimitExceeded in
+// whatever Python code the invocation is running. A watchdog thread sends it, because a
+// synchronous stretch of Python holds the main thread until it ends.
+export class Meter {
+  #active = null;
+  #since = 0;
+  #stack = [];
+
+  constructor({ limits, memoryBytes, onMemoryExceeded }) {
+    this.limits = limits;
+    this.memoryBytes = memoryBytes;
+    this.onMemoryExceeded = onMemoryExceeded;
+    this.signal = new Int32Array(new SharedArrayBuffer(4));
+    this.slice = new Float64Array(new SharedArrayBuffer(3 * 8));
+    this.hook = createHook({
+      before: () => {
+        this.#stack.push(this.#active);
+        this.#switchTo(currentTrace() ?? null);
+      },
+      after: () => this.#switchTo(this.#stack.pop() ?? null),
+    });
+  }
+
+  start() {
+    this.watchdog = new Worker(WATCHDOG, { eval: true, workerData: { signal: this.signal.buffer, slice: this.slice.buffer } });
+    this.watchdog.unref();
+    this.hook.enable();
+  }
+
+  stop() {
+    this.hook.disable();
+    this.watchdog?.terminate();
+  }
+
+  // Runs `fn` as the start of `trace`'s invocation; the hook follows its callbacks from there.
+  run(trace, fn) {
+    const previous = this.#active;
+    this.#switchTo(trace);
+    try {
+      return fn();
+    } finally {
+      this.#switchTo(previous);
+    }
+  }
+
+  #switchTo(trace) {
+    const ending = this.#active;
+    if (!ending && !trace) return;
+    const now = cpuMicros();
+    if (ending) {
+      ending.cpuMicros += now - this.#since;
+      this.#check(ending);
+    }
+    this.#active = trace;
+    this.#since = now;
+    // A signal meant for the slice that just ended must not land in the next one.
+    Atomics.store(this.signal, 0, 0);
+    if (trace) {
+      this.slice[START] = now;
+      this.slice[BUDGET] = Math.max(0, this.limits.cpuMs * 1000 - trace.cpuMicros);
+      this.slice[ACTIVE] = 1;
+      if (trace.exceeded === "cpu") Atomics.store(this.signal, 0, SIGXCPU);
+    } else {
+      this.slice[ACTIVE] = 0;
+    }
+  }
+
+  #check(trace) {
+    if (!trace.exceeded && trace.cpuMicros > this.limits.cpuMs * 1000) trace.exceeded = "cpu";
+    const memory = this.memoryBytes();
+    if (memory > trace.memoryPeak) trace.memoryPeak = memory;
+    if (memory > this.limits.memoryBytes && !trace.exceeded) {
+      trace.exceeded = "memory";
+      // Not from inside an async hook: the isolate is replaced on the next turn.
+      setImmediate(() => this.onMemoryExceeded(trace));
+    }
+  }
+}
