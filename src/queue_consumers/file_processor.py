@@ -83,7 +83,8 @@ class FileProcessor:
         except Exception as error:
             reason = describe_error(error)
             if is_permanent(error):
-                logger.warning("file %s cannot be processed: %s", file["id"], reason)
+                detail = getattr(error, "operator_message", reason)  # a refused model: which, and what to set
+                logger.warning("file %s cannot be processed: %s", file["id"], detail)
                 work.statements.append(self.records.failed(file["id"], reason, now_iso()))
                 work.acks.append(message)
                 work.refresh.append((file["user_id"], file["id"]))

@@ -19,6 +19,7 @@ from edgefiles.domain import validation
 from edgefiles.domain.clock import iso, now_iso
 from edgefiles.domain.cursors import decode_cursor, encode_cursor
 from edgefiles.domain.files import cache_key, image_cache_key, object_key, parse_content_length
+from edgefiles.domain.models import ModelUnavailable
 from edgefiles.domain.numbers import is_decimal
 from edgefiles.domain.problems import Problem, not_found, unavailable
 from edgefiles.domain.signing import sign
@@ -203,7 +204,11 @@ async def get_summary(ctx: RequestContext, file_id: str) -> Response:
     text = await ctx.services.storage.read_text(row["r2_key"], SUMMARY_INPUT_CHARS, row["size_bytes"])
     if text is None:
         raise not_found()
-    events = await ctx.services.ai.summary_stream(text)
+    try:
+        events = await ctx.services.ai.summary_stream(text)
+    except ModelUnavailable as error:
+        logger.error("summary stream: %s", error.operator_message)  # the client gets a plain 503
+        raise Problem(503, "Summaries are unavailable right now; try again later") from None
     return Response(events, headers={"content-type": "text/event-stream", "cache-control": "no-cache"})
 
 

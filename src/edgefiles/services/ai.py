@@ -1,16 +1,16 @@
 """Workers AI: summaries, embeddings, image labels and descriptions. Called from the queue
-consumer and the summary stream, never from the upload path (100-2000 ms per call)."""
+consumer and the summary stream, never from the upload path (100-2000 ms per call).
+
+Which model does what comes from vars (domain/models.py). A call whose model Workers AI refuses
+(retired, unknown, licence not accepted) raises ModelUnavailable, naming the model and the var.
+"""
 
 from typing import Any
 
-# Checked against Workers AI's catalog on 2026-11-27: llama-3.1-8b-instruct was retired on
-# 2026-05-30 (its -fast variant stays), and llama-3.2-11b-vision answers 5016 until the account
-# agrees to Meta's licence, a legal statement no code should make for an operator; llava is not
-# gated and takes the same byte-array image.
-SUMMARY_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
-EMBEDDING_MODEL = "@cf/baai/bge-base-en-v1.5"
-LABEL_MODEL = "@cf/microsoft/resnet-50"
-VISION_MODEL = "@cf/llava-hf/llava-1.5-7b-hf"
+import js
+
+from edgefiles.domain.models import ModelConfigError, Models, ModelUnavailable, refused_model_message
+
 EMBEDDING_BATCH = 96  # bge takes a list of texts; 100 at most per call
 
 
@@ -24,30 +24,63 @@ def _summary_prompt(text: str) -> dict[str, Any]:
     }
 
 
+def _image_inputs(image: Any, **fields: Any) -> Any:
+    """The inputs of an image model as a JS object. Handed a dict, the SDK's python_to_rpc walks
+    every value it can iterate, and the image's byte array element by element in Python: about
+    1.2 s of CPU per MB per call. A JS object is passed through as it is."""
+    inputs = js.Object.new()
+    inputs.image = image
+    for name, value in fields.items():
+        setattr(inputs, name, value)
+    return inputs
+
+
 class AiService:
-    def __init__(self, ai: Any) -> None:
+    def __init__(self, ai: Any, models: Models | None, config_error: str | None = None) -> None:
         self._ai = ai
+        self.models = models
+        self._config_error = config_error
+
+    @classmethod
+    def from_env(cls, env: Any) -> "AiService":
+        """A model var that names no model fails the calls that need a model, not the request
+        that builds this service (uploads and downloads do not need one)."""
+        try:
+            return cls(env.AI, Models.from_vars(lambda name: getattr(env, name, None)))
+        except ModelConfigError as error:
+            return cls(env.AI, None, str(error))
+
+    async def _run(self, job: str, inputs: Any) -> Any:
+        if self.models is None:
+            raise ModelUnavailable(self._config_error or "no models configured")
+        model, var = getattr(self.models, job), f"{job.upper()}_MODEL"
+        try:
+            return await self._ai.run(model, inputs)
+        except Exception as error:
+            message = refused_model_message(str(error), model, var)
+            if message is not None:
+                raise ModelUnavailable(message) from None
+            raise
 
     async def summarize(self, text: str) -> str:
-        return (await self._ai.run(SUMMARY_MODEL, _summary_prompt(text)))["response"]
+        return (await self._run("summary", _summary_prompt(text)))["response"]
 
     async def summary_stream(self, text: str) -> Any:
         """A text/event-stream of `data: {"response": ...}` lines ending `data: [DONE]`, as the
         AI binding produces it; the caller passes it on without reading it."""
-        return await self._ai.run(SUMMARY_MODEL, {**_summary_prompt(text), "stream": True})
+        return await self._run("summary", {**_summary_prompt(text), "stream": True})
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         vectors: list[list[float]] = []
         for start in range(0, len(texts), EMBEDDING_BATCH):
-            result = await self._ai.run(EMBEDDING_MODEL, {"text": texts[start : start + EMBEDDING_BATCH]})
-            vectors.extend(result["data"])
+            vectors.extend((await self._run("embedding", {"text": texts[start : start + EMBEDDING_BATCH]}))["data"])
         return vectors
 
     async def label_image(self, image: Any) -> list[dict[str, Any]]:
         """`image` is a JS array of byte values (built in JS, so the bytes never become a Python list)."""
-        labels = await self._ai.run(LABEL_MODEL, {"image": image})
+        labels = await self._run("label", _image_inputs(image))
         return [{"label": item["label"], "score": round(float(item["score"]), 4)} for item in labels]
 
     async def describe_image(self, image: Any) -> str:
-        prompt = "Describe this image in one or two sentences."
-        return (await self._ai.run(VISION_MODEL, {"prompt": prompt, "image": image, "max_tokens": 200}))["description"]
+        inputs = _image_inputs(image, prompt="Describe this image in one or two sentences.", max_tokens=200)
+        return (await self._run("vision", inputs))["description"]

@@ -46,7 +46,7 @@ class Analyser:
     def __init__(self, env: Any) -> None:
         self._bucket = env.STORAGE
         self._cache = env.CACHE
-        self._ai = AiService(env.AI)
+        self._ai = AiService.from_env(env)
 
     async def _read(self, key: str, limit: int | None = None) -> Any:
         options = {"range": {"offset": 0, "length": limit}} if limit else {}

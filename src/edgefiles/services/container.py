@@ -67,7 +67,7 @@ class Services:
         self.records = FileRecords(self.database)
         self.uploads = UploadRecords(self.database)
         self.keys = ApiKeys(self.database)
-        self.ai = AiService(env.AI)
+        self.ai = AiService.from_env(env)
         self.cache = MetadataCache(env.CACHE, self.settings.cache_ttl)
         self.jobs = JobQueue(env.QUEUE)
         self.stats = UserStatsClient(env.USER_STATS)
