@@ -8,6 +8,10 @@ Per message: success -> ack; a transient error (AI 5xx, timeouts, D1 busy) -> re
 exponential backoff; a permanent one (unreadable input, object gone) -> ack and record `failed`.
 After max_retries the queue moves the message to the dead-letter queue, whose consumer records
 the file as `failed` with the last error. All D1 writes of a batch go in one DB.batch.
+
+The consumer writes nothing to the metadata cache: only finished rows are cached (by the first
+read after they finish), so there is no pending entry to refresh, and no second KV write to a
+key within the second the platform allows one.
 """
 
 import asyncio
@@ -16,10 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgefiles.domain.clock import now_iso
-from edgefiles.domain.files import cache_key
 from edgefiles.domain.processing import describe_error, is_permanent, retry_delay
 from edgefiles.services.analysis import Analyser
-from edgefiles.services.cache import MetadataCache
 from edgefiles.services.database import Database
 from edgefiles.services.jobs import FILE_UPLOADED
 from edgefiles.services.metadata import FileRecords
@@ -34,7 +36,6 @@ class BatchWork:
     statements: list[Any] = field(default_factory=list)
     acks: list[Any] = field(default_factory=list)
     retries: list[tuple[Any, int]] = field(default_factory=list)
-    refresh: list[tuple[str, str]] = field(default_factory=list)
 
 
 class FileProcessor:
@@ -71,7 +72,6 @@ class FileProcessor:
             message.ack()
         for message, delay in work.retries:
             message.retry(delaySeconds=delay)
-        await self._refresh_cache(work.refresh)
 
     async def _process(self, message: Any, body: dict[str, Any], work: BatchWork) -> None:
         file = await self.records.get(body["user_id"], body["file_id"])
@@ -87,7 +87,6 @@ class FileProcessor:
                 logger.warning("file %s cannot be processed: %s", file["id"], detail)
                 work.statements.append(self.records.failed(file["id"], reason, now_iso()))
                 work.acks.append(message)
-                work.refresh.append((file["user_id"], file["id"]))
             else:
                 delay = retry_delay(message.attempts, self.retry_base)
                 logger.warning(
@@ -98,7 +97,6 @@ class FileProcessor:
             return
         work.statements += self.records.completed(file, result.analysis, result.description, result.chunks, now_iso())
         work.acks.append(message)
-        work.refresh.append((file["user_id"], file["id"]))
 
     async def _dead_letter(self, message: Any, body: dict[str, Any], work: BatchWork) -> None:
         last_error = await self.records.last_error(body["file_id"]) or "processing failed"
@@ -106,20 +104,3 @@ class FileProcessor:
         logger.error("file %s moved to the dead-letter queue: %s", body["file_id"], last_error)
         work.statements.append(self.records.failed(body["file_id"], reason, now_iso()))
         work.acks.append(message)
-        work.refresh.append((body["user_id"], body["file_id"]))
-
-    async def _refresh_cache(self, files: list[tuple[str, str]]) -> None:
-        cache = MetadataCache(self.env.CACHE, int(self.env.CACHE_TTL_SECONDS))
-
-        async def refresh(user_id: str, file_id: str) -> None:
-            try:
-                row = await self.records.get(user_id, file_id)
-                if row is None:
-                    await cache.delete(cache_key(user_id, file_id))
-                else:
-                    await cache.put(cache_key(user_id, file_id), row)
-            except Exception as error:
-                # The entry expires on its own (TTL); a stale one only delays the new status.
-                logger.warning("cache refresh of %s failed: %s", file_id, error)
-
-        await asyncio.gather(*(refresh(user_id, file_id) for user_id, file_id in files))

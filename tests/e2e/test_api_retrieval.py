@@ -1,36 +1,72 @@
 """Metadata (KV first), content (ranges, conditionals, HEAD), listing, deletion, signed links."""
 
 import time
+import uuid
 
+import httpx
 import pytest
 
-from api_client import SIGNING_KEY, UserFactory, calls, upload
+from api_client import SIGNING_KEY, User, UserFactory, calls, now_ms, queue_calls, settled, upload
 from edgefiles.domain.signing import sign
-from runtime_harness import Runtime
+from runtime_harness import Runtime, wait_for
 
 pytestmark = pytest.mark.e2e
 
 BODY = bytes(range(256)) * 40  # 10,240 bytes
 
 
+def read_until_finished(user: User, url: str) -> list[httpx.Response]:
+    """Reads a file's metadata until it is finished; every response, for their traces."""
+    reads: list[httpx.Response] = []
+    wait_for(lambda: reads.append(user.client.get(url)) or reads[-1].json()["status"] != "pending", what="the file")
+    return reads
+
+
 def test_cached_metadata_read_is_one_kv_get(edgefiles: Runtime, users: UserFactory) -> None:
     user = users.new()
-    file = upload(user, "c.txt", b"cached").json()  # the key's first request: verified in D1 once
+    file = settled(user, upload(user, "c.txt", b"cached").json()["id"])  # this first read caches it
     response = user.client.get(file["links"]["self"])
     assert response.status_code == 200
     assert calls(edgefiles, response) == [("CACHE", "get")]
 
 
-def test_metadata_miss_reads_d1_then_fills_the_cache(edgefiles: Runtime, users: UserFactory) -> None:
+def test_a_pending_file_is_read_from_d1_and_a_finished_one_cached_once(edgefiles: Runtime, users: UserFactory) -> None:
     user = users.new()
-    # No cache fill on upload, and no job either: the consumer would fill the cache when done.
-    with edgefiles.fault("CACHE.put"), edgefiles.fault("QUEUE.send"):
+    with edgefiles.fault("QUEUE.send"):  # no job: the file stays pending until the reconciler
         file = upload(user, "m.txt", b"not cached yet").json()
-    miss = user.client.get(file["links"]["self"])
-    assert calls(edgefiles, miss) == [("CACHE", "get"), ("DB", "first"), ("CACHE", "put")]
+    pending = user.client.get(file["links"]["self"])
+    assert pending.json()["status"] == "pending"
+    assert calls(edgefiles, pending) == [("CACHE", "get"), ("DB", "first")]  # not cached: it will change
+    job = {"type": "file_uploaded", "file_id": file["id"], "user_id": user.user_id}
+    edgefiles.client.post("/__runtime/queues/QUEUE", json=job).raise_for_status()
+    reads = read_until_finished(user, file["links"]["self"])
+    assert calls(edgefiles, reads[-1]) == [("CACHE", "get"), ("DB", "first"), ("CACHE", "put")]
     hit = user.client.get(file["links"]["self"])
     assert calls(edgefiles, hit) == [("CACHE", "get")]
-    assert miss.json() == hit.json()
+    assert reads[-1].json() == hit.json()
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "image/png"], ids=["text", "image"])
+def test_no_kv_key_is_written_twice_from_upload_to_delete(
+    edgefiles: Runtime, users: UserFactory, content_type: str
+) -> None:
+    """KV takes one write per key per second: the whole life of a file writes its metadata key
+    once (the first read once it is finished) and its image-analysis key at most once."""
+    user = users.new()
+    since = now_ms()
+    body = b"\x89PNG\r\n\x1a\n" + uuid.uuid4().bytes * 8 if content_type == "image/png" else b"some words"
+    uploaded = upload(user, "k.png" if content_type == "image/png" else "k.txt", body, content_type)
+    reads = read_until_finished(user, uploaded.json()["links"]["self"])
+    reads += [user.client.get(uploaded.json()["links"]["self"]) for _ in range(3)]
+    deleted = user.client.delete(uploaded.json()["links"]["self"])
+    writes = [
+        call
+        for response in [uploaded, *reads, deleted]
+        for call in calls(edgefiles, response)
+        if call[0] == "CACHE" and call[1] in ("put", "delete")
+    ] + [c for c in queue_calls(edgefiles, since) if c[0] == "CACHE" and c[1] in ("put", "delete")]
+    expected_puts = 2 if content_type.startswith("image/") else 1  # metadata, and the image's analysis
+    assert writes.count(("CACHE", "put")) == expected_puts
 
 
 def test_include_content_inlines_small_text(users: UserFactory) -> None:
@@ -172,3 +208,14 @@ def test_link_lifetime_is_validated(users: UserFactory, body: dict) -> None:
     user = users.new()
     file = upload(user, "l.txt", b"x").json()
     assert user.client.post(f"/api/files/{file['id']}/links", json=body).status_code == 400
+
+
+def test_a_failed_cache_fill_still_answers_and_the_next_read_fills_it(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    url = upload(user, "f.txt", b"filled later").json()["links"]["self"]
+    with edgefiles.fault("CACHE.put"):
+        reads = read_until_finished(user, url)
+    assert reads[-1].status_code == 200
+    assert [c for c in calls(edgefiles, reads[-1]) if c[0] == "CACHE"] == [("CACHE", "get"), ("CACHE", "put")]
+    again = user.client.get(url)
+    assert calls(edgefiles, again) == [("CACHE", "get"), ("DB", "first"), ("CACHE", "put")]

@@ -36,7 +36,7 @@ def test_raw_upload_is_stored_then_processed(edgefiles: Runtime, users: UserFact
     assert file["links"] == {"self": f"/api/files/{file['id']}", "content": f"/api/files/{file['id']}/content"}
     trips = calls(edgefiles, response)
     assert trips[:3] == [("DB", "first"), ("STORAGE", "put"), ("DB", "run")]
-    assert sorted(trips[3:]) == [("CACHE", "put"), ("QUEUE", "send"), ("USER_STATS", "record_upload")]
+    assert sorted(trips[3:]) == [("QUEUE", "send"), ("USER_STATS", "record_upload")]
     assert user.client.get(file["links"]["content"]).content == body
     done = wait_for(
         lambda: (f := user.client.get(file["links"]["self"]).json())["status"] == "completed" and f,
@@ -157,7 +157,7 @@ def test_failed_d1_insert_deletes_the_object_and_is_503(edgefiles: Runtime, user
     assert stored_nothing(user)
 
 
-@pytest.mark.parametrize("target", ["CACHE.put", "QUEUE.send", "USER_STATS.record_upload"])
+@pytest.mark.parametrize("target", ["QUEUE.send", "USER_STATS.record_upload"])
 def test_failures_after_the_row_is_written_still_succeed(edgefiles: Runtime, users: UserFactory, target: str) -> None:
     user = users.new()
     with edgefiles.fault(target):

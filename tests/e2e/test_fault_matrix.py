@@ -53,7 +53,6 @@ SITES = [
     Site("upload/auth-lookup", "DB.first", do_upload),
     Site("upload/r2-put", "STORAGE.put", do_upload),
     Site("upload/d1-insert", "DB.run", do_upload),
-    Site("upload/kv-fill", "CACHE.put", do_upload),
     Site("upload/queue-send", "QUEUE.send", do_upload),
     Site("upload/stats-rpc", "USER_STATS.record_upload", do_upload),
     # The key was verified when the file was made, so marking the row deleted (and purging its
@@ -74,7 +73,6 @@ SITES = [
     Site("consumer/r2-read", "STORAGE.get"),
     Site("consumer/ai", "AI.run"),
     Site("consumer/d1-batch", "DB.batch"),
-    Site("consumer/kv-refresh", "CACHE.put"),
 ]
 
 

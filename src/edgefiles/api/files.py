@@ -18,7 +18,7 @@ from edgefiles.api.responses import empty_response, json_response
 from edgefiles.domain import validation
 from edgefiles.domain.clock import iso, now_iso
 from edgefiles.domain.cursors import decode_cursor, encode_cursor
-from edgefiles.domain.files import cache_key, image_cache_key, object_key, parse_content_length
+from edgefiles.domain.files import FINISHED_STATUSES, cache_key, image_cache_key, object_key, parse_content_length
 from edgefiles.domain.models import ModelUnavailable
 from edgefiles.domain.numbers import is_decimal
 from edgefiles.domain.problems import Problem, not_found, unavailable
@@ -170,10 +170,13 @@ async def get_metadata(ctx: RequestContext, file_id: str) -> Response:
     row = await ctx.services.cache.get(key)
     if row is None:
         row = await _owned(ctx, file_id)
-        try:
-            await ctx.services.cache.put(key, row)
-        except Exception as error:
-            logger.warning("cache fill failed for %s: %s", file_id, error)
+        # Only a finished row is cached: it changes no more (until it is deleted), so its key is
+        # written once, whereas a pending one would need a second write within seconds.
+        if row["status"] in FINISHED_STATUSES:
+            try:
+                await ctx.services.cache.put(key, row)
+            except Exception as error:
+                logger.warning("cache fill failed for %s: %s", file_id, error)
     view = public_view(row, detail=True)
     if include == "content":
         if row["content_type"] not in TEXT_TYPES or row["size_bytes"] > INLINE_CONTENT_LIMIT:

@@ -2,6 +2,9 @@
 
 from edgefiles.domain.numbers import is_decimal
 
+# A file in one of these states changes no more until it is deleted.
+FINISHED_STATUSES = frozenset({"completed", "failed"})
+
 
 def object_key(user_id: str, file_id: str) -> str:
     """The R2 key of a file: no segment of it comes from the client."""

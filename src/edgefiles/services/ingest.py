@@ -1,8 +1,8 @@
-"""Registering a file whose bytes are already in R2: the D1 row, then cache, job and stats.
+"""Registering a file whose bytes are already in R2: the D1 row, then job and stats.
 
 Failure story: the row is the record of truth. If it cannot be written the object is deleted
-and nothing remains. Once it is written, the cache fill, the queue send and the stats update run
-in parallel and may fail independently: the row stays `pending` (the reconciler re-enqueues it)
+and nothing remains. Once it is written, the queue send and the stats update run in parallel
+and may fail independently: the row stays `pending` (the reconciler re-enqueues it)
 and a user's stats are re-derived from D1 when they disagree, so no failure leaves state that
 no process will fix.
 """
@@ -11,7 +11,6 @@ import asyncio
 import logging
 from typing import Any
 
-from edgefiles.domain.files import cache_key
 from edgefiles.domain.problems import unavailable
 from edgefiles.services.container import Services
 
@@ -29,12 +28,13 @@ async def register_file(services: Services, row: dict[str, Any]) -> None:
             # No row points at it: the reconciler deletes unowned objects under uploads/.
             logger.exception("could not delete orphan object %s", row["r2_key"])
         raise unavailable("The metadata store") from None
+    # No cache fill: a pending row changes within seconds, and KV takes one write per key per
+    # second; the first read after the file is finished caches it (api/files.get_metadata).
     results = await asyncio.gather(
-        services.cache.put(cache_key(row["user_id"], row["id"]), row),
         services.jobs.file_uploaded(row["id"], row["user_id"]),
         services.stats.record_upload(row["user_id"], row["id"], row["size_bytes"], row["content_type"]),
         return_exceptions=True,
     )
-    for step, result in zip(("cache fill", "queue send", "stats update"), results, strict=True):
+    for step, result in zip(("queue send", "stats update"), results, strict=True):
         if isinstance(result, BaseException):
             logger.warning("file %s: %s failed (%s); left for the reconciler", row["id"], step, result)
