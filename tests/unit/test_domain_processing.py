@@ -6,7 +6,7 @@ import pytest
 from edgefiles.domain.pdf_text import UnsupportedPdf, extract_text
 from edgefiles.domain.processing import PermanentError, describe_error, is_permanent, retry_delay
 from edgefiles.domain.text_chunks import chunk_text
-from edgefiles.domain.vectors import cosine, pack, rank_files, unpack
+from edgefiles.domain.vectors import BestChunks, cosine, pack, rank_files, unpack
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -52,6 +52,16 @@ def test_cosine_and_ranking() -> None:
     ]
     ranked = rank_files([1, 0, 0], chunks, limit=2)
     assert [(file_id, content) for file_id, _, content in ranked] == [("a", "a1"), ("c", "c1")]
+
+
+def test_ranking_page_by_page_equals_ranking_at_once_and_skips_other_dimensions() -> None:
+    chunks = [(f"f{i % 7}", f"c{i}", pack([i % 5, (i * 3) % 11, 1])) for i in range(60)]
+    chunks.append(("odd", "from another model", pack([1, 0])))
+    best = BestChunks([1, 2, 3])
+    for start in range(0, len(chunks), 8):
+        best.add(chunks[start : start + 8])
+    assert best.top(10) == rank_files([1, 2, 3], chunks, limit=10)
+    assert "odd" not in [file_id for file_id, _, _ in best.top(10)]
 
 
 def _pdf(content: bytes, flate: bool = True) -> bytes:

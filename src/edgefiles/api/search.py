@@ -1,7 +1,9 @@
 """/api/search: the caller's text files ranked by semantic similarity to a query.
 
-The query is embedded with the same model as the files' chunks (bge-base-en-v1.5); each file
-scores as its best chunk (cosine similarity)."""
+The query is embedded with the same model as the files' chunks (EMBEDDING_MODEL); each file
+scores as its best chunk (cosine similarity). Chunks are read and scored a page at a time, so the
+isolate holds one page and one best chunk per file, not the corpus (the scale issue moves search
+to Vectorize; until then at most MAX_CHUNKS_SCANNED chunks are scanned)."""
 
 from workers import Response
 
@@ -10,10 +12,11 @@ from edgefiles.api.files import public_view
 from edgefiles.api.responses import json_response
 from edgefiles.domain import validation
 from edgefiles.domain.problems import Problem
-from edgefiles.domain.vectors import rank_files
+from edgefiles.domain.vectors import BestChunks
 
 MAX_QUERY_CHARS = 500
 MAX_CHUNKS_SCANNED = 5000
+CHUNK_PAGE = 250
 SNIPPET_CHARS = 200
 
 
@@ -24,11 +27,20 @@ async def search(ctx: RequestContext) -> Response:
     if len(query) > MAX_QUERY_CHARS:
         raise Problem(400, f"q is limited to {MAX_QUERY_CHARS} characters")
     limit = validation.page_limit(ctx.query.get("limit"), default=10, maximum=50)
-    chunks = await ctx.services.records.chunks_of(ctx.user_id, MAX_CHUNKS_SCANNED)
-    if not chunks:
+    page = await ctx.services.records.chunk_page(ctx.user_id, None, CHUNK_PAGE)
+    if not page:
         return json_response({"query": query, "results": []})
     [vector] = await ctx.services.ai.embed([query])
-    ranked = rank_files(vector, chunks, limit)
+    best = BestChunks(vector)
+    scanned = 0
+    while page:
+        best.add((file_id, content, blob) for file_id, _, content, blob in page)
+        scanned += len(page)
+        if len(page) < CHUNK_PAGE or scanned >= MAX_CHUNKS_SCANNED:
+            break
+        last_file, last_index, _, _ = page[-1]
+        page = await ctx.services.records.chunk_page(ctx.user_id, (last_file, last_index), CHUNK_PAGE)
+    ranked = best.top(limit)
     files = await ctx.services.records.get_many(ctx.user_id, [file_id for file_id, _, _ in ranked])
     results = [
         {"file": public_view(files[file_id]), "score": round(score, 4), "snippet": content[:SNIPPET_CHARS]}

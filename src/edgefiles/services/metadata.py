@@ -137,17 +137,27 @@ class FileRecords:
         row = await self._db.prepare("SELECT last_error FROM files WHERE id = ?").bind(file_id).first()
         return None if row is None else row["last_error"]
 
-    async def chunks_of(self, user_id: str, limit: int) -> list[tuple[str, str, bytes]]:
-        """The caller's searchable chunks: [(file_id, content, embedding)]."""
+    async def chunk_page(
+        self, user_id: str, after: tuple[str, int] | None, size: int
+    ) -> list[tuple[str, int, str, bytes]]:
+        """One page of the caller's searchable chunks, in (file, index) order after `after`:
+        [(file_id, chunk_index, content, embedding)]. The embedding comes as hex text: D1 hands a
+        BLOB over as an array of numbers, which the SDK would turn into a Python list of ints."""
+        file_id, index = after or ("", -1)
         result = (
             await self._db.prepare(
-                "SELECT c.file_id, c.content, c.embedding FROM file_chunks c JOIN files f ON f.id = c.file_id"
-                " WHERE c.user_id = ? AND f.user_id = ? AND f.deleted_at IS NULL LIMIT ?"
+                "SELECT c.file_id, c.chunk_index, c.content, hex(c.embedding) AS embedding FROM file_chunks c"
+                " JOIN files f ON f.id = c.file_id WHERE c.user_id = ? AND f.user_id = ? AND f.deleted_at IS NULL"
+                " AND (c.file_id > ? OR (c.file_id = ? AND c.chunk_index > ?))"
+                " ORDER BY c.file_id, c.chunk_index LIMIT ?"
             )
-            .bind(user_id, user_id, limit)
+            .bind(user_id, user_id, file_id, file_id, index, size)
             .all()
         )
-        return [(row["file_id"], row["content"], _blob(row["embedding"])) for row in result.results]
+        return [
+            (row["file_id"], row["chunk_index"], row["content"], bytes.fromhex(row["embedding"]))
+            for row in result.results
+        ]
 
     async def get_many(self, user_id: str, file_ids: list[str]) -> dict[str, dict[str, Any]]:
         if not file_ids:
@@ -207,11 +217,6 @@ class FileAudit:
             .all()
         )
         return [dict(row) for row in result.results]
-
-
-def _blob(value: Any) -> bytes:
-    """D1 hands BLOB columns back as an array of byte values (a list) or an ArrayBuffer."""
-    return bytes(value) if isinstance(value, list) else value.to_bytes()
 
 
 def _decode(row: Any) -> dict[str, Any] | None:
