@@ -9,7 +9,9 @@
 //   (AsyncLocalStorage tells which invocation a callback belongs to), so it includes the runtime's
 //   work for that invocation: an upper bound of what the isolate would be charged.
 // - Memory is the interpreter's WebAssembly memory, which holds every Python object and never
-//   shrinks, plus the JS heap Pyodide itself needed at load.
+//   shrinks, plus a request body the invocation parsed whole with formData() (workerd reads the
+//   body, then copies each part into a File: both at once while it parses); other JS objects a
+//   Worker creates are not counted (they share the Node process's heap with the runtime).
 import { createHook } from "node:async_hooks";
 import { Worker } from "node:worker_threads";
 import { currentTrace } from "./observe.mjs";
@@ -188,9 +190,19 @@ export class Meter {
     }
   }
 
+  // Memory the invocation holds outside the WebAssembly heap: `peak` bytes at once, `kept` of
+  // them for the rest of the invocation (a form: the raw body and its parsed parts while it is
+  // parsed, the parts afterwards).
+  holdBytes(trace, peak, kept) {
+    if (!trace) return;
+    trace.heldBytes += peak;
+    this.#check(trace);
+    trace.heldBytes -= peak - kept;
+  }
+
   #check(trace) {
     if (!trace.exceeded && trace.cpuMicros > this.limits.cpuMs * 1000) trace.exceeded = "cpu";
-    const memory = this.memoryBytes();
+    const memory = this.memoryBytes() + trace.heldBytes;
     if (memory > trace.memoryPeak) trace.memoryPeak = memory;
     if (memory > this.limits.memoryBytes && !trace.exceeded) {
       trace.exceeded = "memory";

@@ -21,6 +21,7 @@ export class Trace {
     // What the invocation has used of its limits (limits.mjs), and which one it went over.
     this.cpuMicros = 0;
     this.memoryPeak = 0;
+    this.heldBytes = 0;
     this.subrequests = 0;
     this.externalSubrequests = 0;
     this.kvOperations = 0;

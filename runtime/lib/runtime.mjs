@@ -232,6 +232,7 @@ export async function startRuntime({
     const { request, finish } = toWebRequest(req, { port, limit: requestBodyLimit, onTooLarge });
     const asset = assets && (await assets.respond(request));
     const trace = asset ? null : new Trace("fetch", `${req.method} ${url.pathname}`);
+    if (trace) holdParsedBodies(request, (peak, kept) => meter.holdBytes(trace, peak, kept));
     const response = asset ?? (await workerResponse(req, url, request, trace));
     if (tooLarge) {
       await response.body?.cancel();
@@ -344,6 +345,23 @@ function resourceLimitPage() {
   return page;
 }
 const LIMIT_PAGES = new WeakSet();
+
+// formData() keeps the whole body in the isolate: workerd reads it, then copies each part into
+// a File held in memory. Both count towards the invocation's memory while it parses, the parts
+// afterwards.
+function holdParsedBodies(request, hold) {
+  const parse = request.formData.bind(request);
+  Object.defineProperty(request, "formData", {
+    value: async () => {
+      const form = await parse();
+      let parts = 0;
+      for (const [, value] of form) parts += typeof value === "string" ? Buffer.byteLength(value) : value.size;
+      const body = Number(request.headers.get("content-length") ?? parts);
+      hold(body + parts, parts);
+      return form;
+    },
+  });
+}
 
 // Fetches the Worker makes to the Internet are subrequests of the invocation making them.
 function countExternalFetches() {

@@ -77,6 +77,9 @@ class Default(WorkerEntrypoint):
             except Exception as error:
                 errors.append(str(error))
             return Response(json.dumps(errors))
+        if path == "form":
+            form = await request.form_data()
+            return Response(str(form["file"].size))
         if path == "kv-sizes":
             errors = []
             attempts = [
@@ -190,6 +193,19 @@ describe("limits per invocation, tripped", () => {
     assert.equal(response.status, 503);
     await worker.waitForOutput(/the Python isolate was lost \(Error: Worker exceeded memory limit\.\)/);
     assert.equal(await (await get("light")).text(), "ok");
+  });
+
+  test("a form parsed whole counts towards memory: its body and its parts, while it parses", async () => {
+    const post = (megabytes) => {
+      const form = new FormData();
+      form.append("file", new Blob([Buffer.alloc(megabytes * 1e6)]), "f.bin");
+      return fetch(`${worker.url}/form`, { method: "POST", body: form });
+    };
+    const small = await post(20); // 21 MB of isolate + 2 x 20 MB
+    assert.deepEqual([small.status, await small.text()], [200, "20000000"]);
+    const large = await post(60); // 21 MB + 2 x 60 MB: over 128 MB
+    assert.equal(large.status, 503);
+    await worker.waitForOutput(/POST \/form: Worker exceeded memory limit\./);
   });
 
   test("over [limits] subrequests, the next binding call raises production's error", async () => {

@@ -128,6 +128,35 @@ def test_item1_fifty_megabyte_upload_of_every_type_finishes(production_limits: R
         users.close()
 
 
+def test_a_max_size_form_upload_fits_the_isolate_and_a_larger_one_is_refused_before_parsing(
+    production_limits: Runtime,
+) -> None:
+    """request.formData() holds the body in the isolate (and a copy of the part while it parses),
+    so forms are capped at MAX_FORM_FILE_SIZE (32 MiB) and larger files go as a raw PUT."""
+    users = UserFactory(production_limits)
+    try:
+        user = users.new()
+        limit = user.client.get("/api/limits").json()["max_form_file_size"]
+        assert limit == 32 * MiB
+        with deadline_client(user) as client:
+            binary = "application/octet-stream"
+            fits = client.post("/api/files", files={"file": ("max.bin", b"\0" * limit, binary)})
+            assert fits.status_code == 201, fits.text
+            peak = production_limits.trace(fits)["memory_peak_bytes"]
+            print(f"memory high-water of a {limit} byte form upload: {peak / 1e6:.1f} MB")
+            assert peak < 128_000_000
+            just_over = client.post("/api/files", files={"file": ("over.bin", b"\0" * (limit + 1), binary)})
+            far_over = client.post("/api/files", files={"file": ("far.bin", b"\0" * (2 * limit), binary)})
+        for over in (just_over, far_over):
+            assert over.status_code == 413
+            assert over.headers["content-type"] == "application/problem+json"
+            assert "PUT /api/files/{filename}" in over.json()["detail"]
+        # Refused from Content-Length: the body was never parsed, so nothing was held.
+        assert production_limits.trace(far_over)["memory_peak_bytes"] < peak - limit
+    finally:
+        users.close()
+
+
 def test_item8_multipart_first_part_is_checked_like_a_single_upload(users: UserFactory) -> None:
     user = users.new()
     plan = user.client.post("/api/uploads", json={"filename": "x.png", "content_type": "image/png", "size": 9 * MiB})

@@ -123,6 +123,14 @@ def _form_value(form: Any, name: str) -> Any:
     return form[name] if name in form else None  # noqa: SIM401 - .get() is the call that returns JS null
 
 
+def _form_too_large(settings: Any, what: str) -> Problem:
+    return Problem(
+        413,
+        f"{what}; form uploads are limited to {settings.max_form_file_size} bytes."
+        f" Send larger files (up to {settings.max_file_size} bytes) with PUT /api/files/{{filename}}",
+    )
+
+
 async def upload_form(ctx: RequestContext) -> Response:
     settings = ctx.services.settings
     declared = ctx.header("content-length")
@@ -130,8 +138,10 @@ async def upload_form(ctx: RequestContext) -> Response:
         raise Problem(411, "Content-Length is required")
     if not is_decimal(declared):
         raise Problem(400, "Content-Length must be a non-negative integer")
-    if int(declared) > settings.max_file_size + FORM_OVERHEAD:
-        raise Problem(413, f"the request is {declared} bytes; files are limited to {settings.max_file_size}")
+    # Checked before parsing: request.formData() holds the whole body (and, while it parses, a
+    # copy of each part) in the isolate's 128 MB. Larger files go as a raw PUT, which streams.
+    if int(declared) > settings.max_form_file_size + FORM_OVERHEAD:
+        raise _form_too_large(settings, f"the form is {declared} bytes")
     if not (ctx.header("content-type") or "").lower().startswith("multipart/form-data"):
         raise Problem(415, "POST /api/files takes multipart/form-data; use PUT /api/files/{filename} for raw bodies")
     try:
@@ -145,7 +155,9 @@ async def upload_form(ctx: RequestContext) -> Response:
     if raw_description is not None and not isinstance(raw_description, str):
         raise Problem(400, "'description' must be a text part")
     name = validation.filename(file.name)
-    size = validation.size(file.size, settings.max_file_size)
+    if file.size > settings.max_form_file_size:
+        raise _form_too_large(settings, f"the file is {file.size} bytes")
+    size = validation.size(file.size, settings.max_form_file_size)
     content_type = validation.content_type(file.content_type, settings.allowed_types)
     description = validation.description(raw_description)
     if not matches_content(content_type, await head_of_blob(file, SNIFF_BYTES)):

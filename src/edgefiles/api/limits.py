@@ -14,6 +14,7 @@ async def get_limits(ctx: RequestContext) -> Response:
     return json_response(
         {
             "max_file_size": settings.max_file_size,
+            "max_form_file_size": settings.max_form_file_size,
             "max_multipart_file_size": MAX_MULTIPART_FILE_SIZE,
             "allowed_content_types": sorted(settings.allowed_types),
             "link_lifetime_seconds": {"min": MIN_LINK_SECONDS, "max": MAX_LINK_SECONDS},

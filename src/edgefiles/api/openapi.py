@@ -157,12 +157,17 @@ OPENAPI: dict[str, Any] = {
                 "type": "object",
                 "required": [
                     "max_file_size",
+                    "max_form_file_size",
                     "max_multipart_file_size",
                     "allowed_content_types",
                     "link_lifetime_seconds",
                 ],
                 "properties": {
-                    "max_file_size": {"type": "integer", "description": "Largest single-request upload"},
+                    "max_file_size": {"type": "integer", "description": "Largest single-request upload (raw PUT)"},
+                    "max_form_file_size": {
+                        "type": "integer",
+                        "description": "Largest file in a multipart/form-data POST /api/files (parsed in memory)",
+                    },
                     "max_multipart_file_size": {"type": "integer"},
                     "allowed_content_types": {"type": "array", "items": {"type": "string"}},
                     "link_lifetime_seconds": {

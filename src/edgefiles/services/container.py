@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Settings:
     max_file_size: int
+    max_form_file_size: int
     allowed_types: frozenset[str]
     cache_ttl: int
     auth_cache_seconds: int
@@ -33,6 +34,7 @@ class Settings:
         signing = _usable_secret(env, "SIGNING_KEY")
         return cls(
             max_file_size=int(env.MAX_FILE_SIZE),
+            max_form_file_size=min(int(env.MAX_FORM_FILE_SIZE), int(env.MAX_FILE_SIZE)),
             allowed_types=frozenset(t.strip() for t in env.ALLOWED_CONTENT_TYPES.split(",") if t.strip()),
             cache_ttl=int(env.CACHE_TTL_SECONDS),
             auth_cache_seconds=int(getattr(env, "AUTH_CACHE_SECONDS", "0")),
