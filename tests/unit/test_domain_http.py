@@ -70,12 +70,26 @@ def test_matches_content(content_type: str, head: bytes, ok: bool) -> None:
 
 @pytest.mark.parametrize(
     ("size", "part_size", "part_count"),
-    [(1, 8 * 2**20, 1), (8 * 2**20, 8 * 2**20, 1), (8 * 2**20 + 1, 8 * 2**20, 2), (200 * 2**30, 21 * 2**20, 9753)],
+    [
+        (1, 8 * 2**20, 1),
+        (8 * 2**20, 8 * 2**20, 1),
+        (8 * 2**20 + 1, 8 * 2**20, 2),
+        (200 * 2**30, 21 * 2**20, 9753),
+        (multipart.MAX_FILE_SIZE, 95 * 2**20, 10_000),
+    ],
 )
 def test_multipart_plan_obeys_r2_rules(size: int, part_size: int, part_count: int) -> None:
     assert multipart.plan(size) == (part_size, part_count)
     assert part_size >= multipart.MIN_PART_SIZE
     assert part_count <= multipart.MAX_PARTS
+    assert part_size <= 100_000_000  # one request through the edge of a Free or Pro zone
     last = multipart.expected_part_size(part_count, size=size, part_size=part_size, part_count=part_count)
     assert 0 < last <= part_size
     assert part_size * (part_count - 1) + last == size
+
+
+def test_multipart_refuses_what_would_need_parts_over_the_request_limit() -> None:
+    # Before: a 1 TB file was planned in parts of 96 MiB (100,663,296 bytes), which the edge refuses.
+    assert multipart.MAX_FILE_SIZE < 10**12
+    with pytest.raises(ValueError, match="at most"):
+        multipart.plan(10**12)

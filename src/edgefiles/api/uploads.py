@@ -25,8 +25,9 @@ from edgefiles.services.streams import discard, settle
 
 logger = logging.getLogger(__name__)
 
-# Files this large go through multipart uploads rather than one request.
-MAX_MULTIPART_FILE_SIZE = 5 * 1024**4
+# The largest multipart upload: 10,000 parts of at most 95 MiB, each one request within the
+# edge's 100 MB limit (about 0.9 TB; R2's own object limit, 5 TiB, is further away).
+MAX_MULTIPART_FILE_SIZE = multipart.MAX_FILE_SIZE
 
 
 def _view(upload: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
