@@ -11,7 +11,7 @@ PYTHON_FOR_VENV = $(shell scripts/find-python)
 # The browser the web app's tests drive: Debian's Chromium, installed by `make test` when missing.
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help install browser dev migrate test test-browser soak bench lint format openapi key clean
+.PHONY: help install browser dev migrate test test-browser soak bench lint format openapi key smoke clean
 
 help:
 	@echo "make dev     install, migrate, serve on http://127.0.0.1:$(PORT)"
@@ -19,6 +19,7 @@ help:
 	@echo "make test-browser   only the web app's browser tests (screenshots in test-results/)"
 	@echo "make soak    the long reliability run (SOAK_SECONDS=300)"
 	@echo "make bench   benchmarks as ratios to a baseline Worker (bench/results.json, bench/results.png)"
+	@echo "make smoke URL=https://... KEY=ef_...   the user journey against a deployment (or make dev)"
 	@echo "make lint | make format | make migrate | make openapi | make key USER=alice | make clean"
 
 install: node_modules/.installed $(VENV)/.installed $(VENV)/.python_modules
@@ -87,6 +88,11 @@ bench: install
 # Writes openapi.json from src/edgefiles/api/openapi.py (a test keeps the two equal).
 openapi: install
 	$(VENV)/bin/python -c 'import json, sys; sys.path.insert(0, "src"); from edgefiles.api.openapi import OPENAPI; open("openapi.json", "w").write(json.dumps(OPENAPI, indent=2) + "\n")'
+
+# The README's user journey against any running edgefiles (make dev, or the deployed Worker).
+smoke:
+	@test -n "$(URL)" -a -n "$(KEY)" || (echo "usage: make smoke URL=https://edgefiles.example.workers.dev KEY=ef_..." >&2; exit 2)
+	python3 scripts/smoke --url "$(URL)" --key "$(KEY)"
 
 # Mints an API key for USER against the running `make dev` (ADMIN_TOKEN from .dev.vars).
 key:

@@ -1,13 +1,18 @@
 """The project works with Cloudflare's own tooling offline: what wrangler would upload, and
 D1 state shared with `wrangler d1 migrations apply --local`."""
 
+import base64
+import hashlib
 import os
 import shutil
 import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from api_client import UserFactory
 from conftest import PROBE_WORKER
 from runtime_harness import ROOT, running
 
@@ -82,3 +87,40 @@ def test_workflows_pass_actionlint(tmp_path: Path) -> None:
         "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ secrets.X }\n"
     )
     assert subprocess.run([*lint, str(broken)], cwd=ROOT, capture_output=True, timeout=60, check=False).returncode == 1
+
+
+def test_the_vendored_sdk_is_exactly_the_pinned_wheel() -> None:
+    """What production imports (python_modules/, uploaded by wrangler) is the wheel pinned in
+    pyproject.toml's [project] dependencies, file for file, as the wheel's RECORD lists it."""
+    pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    [pin] = [p for p in pins if p.startswith("workers-runtime-sdk==")]
+    version = pin.split("==")[1]
+    vendored = ROOT / "python_modules"
+    record = vendored / f"workers_runtime_sdk-{version}.dist-info" / "RECORD"
+    assert record.exists(), f"{record} missing: run make install"
+    checked = 0
+    for line in record.read_text().splitlines():
+        name, digest, _size = line.rsplit(",", 2)
+        if not digest:
+            continue  # RECORD itself, and files the installer wrote (INSTALLER, REQUESTED)
+        algorithm, _, expected = digest.partition("=")
+        actual = hashlib.new(algorithm, (vendored / name).read_bytes()).digest()
+        assert base64.urlsafe_b64encode(actual).rstrip(b"=").decode() == expected, name
+        checked += 1
+    assert checked >= 20
+    assert (vendored / "workers" / "__init__.py").exists()
+
+
+def test_the_smoke_test_walks_the_user_journey_on_the_local_runtime(users: UserFactory) -> None:
+    """`make smoke` is what the deploy workflow runs against production; here it runs against the
+    local runtime, so a journey that breaks is caught before it ships."""
+    user = users.new()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "smoke"), "--url", str(user.client.base_url), "--key", user.key],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✔ the user journey works" in result.stdout
