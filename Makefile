@@ -81,9 +81,11 @@ soak: install
 	SOAK_SECONDS=$(SOAK_SECONDS) PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest -s tests/e2e/test_load.py tests/e2e/test_crash.py tests/e2e/test_fault_matrix.py
 
 # Benchmarks (not part of make test): ratios against bench/baseline_worker, measured side by side;
-# prints a table and writes bench/results.json and bench/results.png.
+# prints a table and writes bench/results.json and bench/results.png; then CPU and memory per route
+# and per consumer run (bench/route_costs.json).
 bench: install
 	$(VENV)/bin/python bench/run.py
+	$(VENV)/bin/python bench/route_costs.py
 
 # Writes openapi.json from src/edgefiles/api/openapi.py (a test keeps the two equal).
 openapi: install
