@@ -1,3 +1,5 @@
+import fs from "node:fs";
+
 // Compatibility flags that change how a Python Worker runs, resolved from the Worker's
 // compatibility date and flags the way workerd resolves them (src/workerd/io/compatibility-date.c++:
 // a flag is on when named, or when the date is on or after its enable date, or when a flag that
@@ -6,12 +8,12 @@
 // release 2026-08-22; each entry keeps the capnp's names and dates so it can be checked there.
 export const PYTHON_FLAGS = [
   { name: "python_workers" },
-  { name: "python_workers_development", experimental: true },
+  { name: "python_workers_development" },
   // Pyodide 0.28.2 (Python 3.13): the interpreter this runtime runs.
   { name: "python_workers_20250116", disable: "no_python_workers_20250116", impliedBy: ["python_workers", "2025-09-29"] },
   // Pyodide 314.0.4 (Python 3.14): opt-in only, and not the interpreter this runtime runs.
   { name: "python_workers_20260610", disable: "no_python_workers_20260610" },
-  { name: "python_workers_20260817", disable: "no_python_workers_20260817", experimental: true },
+  { name: "python_workers_20260817", disable: "no_python_workers_20260817" },
   { name: "python_workflows", disable: "disable_python_workflows", impliedBy: ["python_workers", "2025-09-20"] },
   { name: "python_no_global_handlers", disable: "disable_python_no_global_handlers", date: "2025-08-14" },
   { name: "python_workers_force_new_vendor_path", date: "2025-08-11" },
@@ -25,6 +27,10 @@ export const PYTHON_FLAGS = [
 
 // The first date on which production stops injecting its own built-in SDK.
 export const EXTERNAL_SDK_DATE = "2026-04-21";
+
+// Every flag workerd knows (release 2026-08-22), for production's checks on the names themselves.
+const ALL_FLAGS = JSON.parse(fs.readFileSync(new URL("./compat-flag-names.json", import.meta.url), "utf8")).flags;
+const KNOWN = new Set(ALL_FLAGS.flatMap((f) => [f.enable, f.disable].filter(Boolean)));
 
 export class CompatibilityError extends Error {
   name = "CompatibilityError";
@@ -42,19 +48,30 @@ export function resolveCompatibility({ date, flags = [], now = Date.now() }) {
   if (typeof date !== "string" || !DATE.test(date)) {
     throw new CompatibilityError(`compatibility_date must be a date like "${EXTERNAL_SDK_DATE}" (got ${JSON.stringify(date)})`);
   }
-  // workerd: "Can't set compatibility date in the future" (CURRENT_DATE_FOR_CLOUDFLARE).
+  // workerd's messages (src/workerd/io/compatibility-date.c++ and its test).
+  const parsed = new Date(`${date}T00:00:00Z`);
+  if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== date) {
+    throw new CompatibilityError(`Invalid compatibility date: ${date}`);
+  }
   if (date > todayUtc(now)) throw new CompatibilityError(`Can't set compatibility date in the future: ${date}`);
-  const named = new Set(flags);
+  const named = new Set();
+  for (const flag of flags) {
+    if (named.has(flag)) throw new CompatibilityError(`Compatibility flag specified multiple times: ${flag}`);
+    if (!KNOWN.has(flag)) throw new CompatibilityError(`No such compatibility flag: ${flag}`);
+    named.add(flag);
+  }
+  for (const flag of ALL_FLAGS) {
+    if (flag.enable && flag.disable && named.has(flag.enable) && named.has(flag.disable)) {
+      throw new CompatibilityError(`Compatibility flags are mutually contradictory: ${flag.enable} vs ${flag.disable}`);
+    }
+    if (flag.experimental && named.has(flag.enable)) {
+      throw new CompatibilityError(`The compatibility flag ${flag.enable} is experimental and cannot yet be used in Workers deployed to Cloudflare.`);
+    }
+  }
   const resolved = {};
   for (const flag of PYTHON_FLAGS) {
     const enabled = named.has(flag.name);
     const disabled = flag.disable !== undefined && named.has(flag.disable);
-    if (enabled && disabled) {
-      throw new CompatibilityError(`Compatibility flags are mutually contradictory: ${flag.name} vs ${flag.disable}`);
-    }
-    if (enabled && flag.experimental) {
-      throw new CompatibilityError(`The compatibility flag ${flag.name} is experimental and cannot yet be used in Workers deployed to Cloudflare.`);
-    }
     resolved[flag.name] = !disabled && (enabled || (flag.date !== undefined && date >= flag.date));
   }
   // Implications, in table order: each implying flag precedes the flags it implies.

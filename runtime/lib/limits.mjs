@@ -5,7 +5,7 @@
 // services), d1/platform/limits (queries per invocation) and kv/platform/limits (operations).
 //
 // How they are counted here (what the README's "Differences from production" table repeats):
-// - CPU is the Node process's CPU time during the invocation's own slices of the event loop
+// - CPU is the time the invocation's own slices of the event loop hold the main thread
 //   (AsyncLocalStorage tells which invocation a callback belongs to), so it includes the runtime's
 //   work for that invocation: an upper bound of what the isolate would be charged.
 // - Memory is the interpreter's WebAssembly memory, which holds every Python object and never
@@ -102,7 +102,9 @@ export function chargeExternalFetch() {
 }
 
 const SIGXCPU = 24;
-// Shared with the watchdog thread: [running (0/1), slice start (µs of process CPU), budget (µs)].
+// Shared with the watchdog thread: [running (0/1), slice start (µs, epoch), budget (µs)], and a
+// sequence number the main thread bumps around every write, so the watchdog never acts on a
+// half-written slice.
 const ACTIVE = 0;
 const START = 1;
 const BUDGET = 2;
@@ -110,32 +112,41 @@ const BUDGET = 2;
 const WATCHDOG = `
 const { workerData } = require("node:worker_threads");
 const signal = new Int32Array(workerData.signal);
+const sequence = new Int32Array(workerData.sequence);
 const slice = new Float64Array(workerData.slice);
-const cpu = () => { const u = process.cpuUsage(); return u.user + u.system; };
+const now = () => (performance.timeOrigin + performance.now()) * 1000;
 setInterval(() => {
-  if (slice[${ACTIVE}] === 1 && cpu() - slice[${START}] > slice[${BUDGET}]) Atomics.store(signal, 0, ${SIGXCPU});
+  const before = Atomics.load(sequence, 0);
+  const over = slice[${ACTIVE}] === 1 && now() - slice[${START}] > slice[${BUDGET}];
+  if (over && before % 2 === 0 && Atomics.load(sequence, 0) === before) Atomics.store(signal, 0, ${SIGXCPU});
 }, 5);
 `;
 
-function cpuMicros() {
-  const usage = process.cpuUsage();
-  return usage.user + usage.system;
+// Main-thread time, in µs since the epoch: the same clock in every thread. The time a slice of
+// the event loop holds the main thread is what the invocation it belongs to is charged; other
+// threads (GC helpers, libvips, the watchdog) are not, and a busy machine only makes it higher.
+function clock() {
+  return (performance.timeOrigin + performance.now()) * 1000;
 }
 
 // Meters CPU and memory per invocation and stops an invocation that goes over, as workerd does:
 // SIGXCPU into the interpreter (src/pyodide/internal/python.ts), which raises CpuLimitExceeded in
-// whatever Python code the invocation is running. A watchdog thread sends it, because a
-// synchronous stretch of Python holds the main thread until it ends.
+// whatever Python code the invocation is running; a watchdog thread sends it, because a
+// synchronous stretch of Python holds the main thread until it ends. An invocation over a limit
+// is over at once: it answers with production's error without waiting for Python (`onExceeded`),
+// and Python that swallows CpuLimitExceeded and runs on is ended with its isolate (a second
+// signal exits the interpreter), as workerd terminates an isolate that does not stop.
 export class Meter {
   #active = null;
   #since = 0;
   #stack = [];
 
-  constructor({ limits, memoryBytes, onMemoryExceeded }) {
+  constructor({ limits, memoryBytes, onExceeded }) {
     this.limits = limits;
     this.memoryBytes = memoryBytes;
-    this.onMemoryExceeded = onMemoryExceeded;
+    this.onExceeded = onExceeded;
     this.signal = new Int32Array(new SharedArrayBuffer(4));
+    this.sequence = new Int32Array(new SharedArrayBuffer(4));
     this.slice = new Float64Array(new SharedArrayBuffer(3 * 8));
     this.hook = createHook({
       before: () => {
@@ -147,7 +158,8 @@ export class Meter {
   }
 
   start() {
-    this.watchdog = new Worker(WATCHDOG, { eval: true, workerData: { signal: this.signal.buffer, slice: this.slice.buffer } });
+    const workerData = { signal: this.signal.buffer, sequence: this.sequence.buffer, slice: this.slice.buffer };
+    this.watchdog = new Worker(WATCHDOG, { eval: true, workerData });
     this.watchdog.unref();
     this.hook.enable();
   }
@@ -168,16 +180,29 @@ export class Meter {
     }
   }
 
+  // Asked by Python's SIGXCPU handler: "no" for a signal that outlived its slice, "raise" the
+  // first time the running invocation is over its CPU time, "exit" when it ran on regardless.
+  sigxcpu() {
+    const trace = this.#active;
+    if (!trace) return "no";
+    const spent = trace.cpuMicros + (clock() - this.#since);
+    if (!trace.exceeded && spent <= this.limits.cpuMs * 1000) return "no";
+    this.#exceed(trace, "cpu");
+    trace.signalsSeen += 1;
+    return trace.signalsSeen === 1 ? "raise" : "exit";
+  }
+
   #switchTo(trace) {
     const ending = this.#active;
     if (!ending && !trace) return;
-    const now = cpuMicros();
+    const now = clock();
     if (ending) {
       ending.cpuMicros += now - this.#since;
       this.#check(ending);
     }
     this.#active = trace;
     this.#since = now;
+    Atomics.add(this.sequence, 0, 1); // odd: being written
     // A signal meant for the slice that just ended must not land in the next one.
     Atomics.store(this.signal, 0, 0);
     if (trace) {
@@ -188,6 +213,7 @@ export class Meter {
     } else {
       this.slice[ACTIVE] = 0;
     }
+    Atomics.add(this.sequence, 0, 1);
   }
 
   // Memory the invocation holds outside the WebAssembly heap: `peak` bytes at once, `kept` of
@@ -201,13 +227,16 @@ export class Meter {
   }
 
   #check(trace) {
-    if (!trace.exceeded && trace.cpuMicros > this.limits.cpuMs * 1000) trace.exceeded = "cpu";
+    if (trace.cpuMicros > this.limits.cpuMs * 1000) this.#exceed(trace, "cpu");
     const memory = this.memoryBytes() + trace.heldBytes;
     if (memory > trace.memoryPeak) trace.memoryPeak = memory;
-    if (memory > this.limits.memoryBytes && !trace.exceeded) {
-      trace.exceeded = "memory";
-      // Not from inside an async hook: the isolate is replaced on the next turn.
-      setImmediate(() => this.onMemoryExceeded(trace));
-    }
+    if (memory > this.limits.memoryBytes) this.#exceed(trace, "memory");
+  }
+
+  #exceed(trace, kind) {
+    if (trace.exceeded) return;
+    trace.markExceeded(kind);
+    // Not from inside an async hook or a signal handler: on the next turn.
+    setImmediate(() => this.onExceeded(trace, kind));
   }
 }

@@ -10,6 +10,8 @@ const traces = new Map();
 const byKind = new Map();
 
 export class Trace {
+  #exceed;
+
   constructor(kind, label) {
     this.id = randomUUID();
     this.kind = kind;
@@ -26,7 +28,10 @@ export class Trace {
     this.externalSubrequests = 0;
     this.kvOperations = 0;
     this.d1Queries = 0;
+    this.signalsSeen = 0;
     this.exceeded = null;
+    // Resolves with the limit ("cpu" or "memory") once the invocation goes over one.
+    this.whenExceeded = new Promise((resolve) => (this.#exceed = resolve));
     traces.set(this.id, this);
     if (!byKind.has(kind)) byKind.set(kind, []);
     const ofKind = byKind.get(kind);
@@ -36,6 +41,11 @@ export class Trace {
 
   finish() {
     this.end = performance.now();
+  }
+
+  markExceeded(kind) {
+    this.exceeded = kind;
+    this.#exceed(kind);
   }
 
   get cpuMs() {
@@ -67,9 +77,22 @@ export function useMeter(value) {
 }
 
 // Runs `fn` as the invocation `trace` describes: its binding calls are recorded on the trace and
-// what it uses is counted against its limits.
+// what it uses is counted against its limits. Over a limit, the invocation fails at once with
+// production's message, whatever its Python code is still doing.
 export function runInvocation(trace, fn) {
-  return current.run(trace, () => (meter ? meter.run(trace, fn) : fn()));
+  const result = current.run(trace, () => (meter ? meter.run(trace, fn) : fn()));
+  const exceeded = trace.whenExceeded.then((kind) => {
+    throw new LimitExceeded(kind);
+  });
+  exceeded.catch(() => {});
+  return Promise.race([Promise.resolve(result), exceeded]);
+}
+
+export class LimitExceeded extends Error {
+  constructor(kind) {
+    super(kind === "cpu" ? "Worker exceeded CPU time limit." : "Worker exceeded memory limit.");
+    this.kind = kind;
+  }
 }
 
 // Runs `fn` (and what it schedules) as no invocation's work.

@@ -124,12 +124,14 @@ export async function startRuntime({
     sdkJsDirectory: sdk.jsModulesDirectory,
     classes: JS_CLASSES,
   });
+  // Over a limit, workerd ends the isolate: the next invocations run in a fresh one.
   const meter = new Meter({
     limits,
     memoryBytes: () => python.memoryBytes(),
-    onMemoryExceeded: () => python.condemn(MESSAGES.memory),
+    onExceeded: (_trace, kind) => python.condemn(MESSAGES[kind]),
   });
   python.useInterruptBuffer(meter.signal);
+  python.sigxcpu = () => meter.sigxcpu();
   python.outsideInvocations = outsideInvocations;
   await python.load({ bundle, sdk, compatibility: config.compatibility, helper });
   checkEntrypoints(config, python);
@@ -240,8 +242,11 @@ export async function startRuntime({
       return;
     }
     // A body the Worker is still producing is cut off if the invocation goes over a limit.
-    const stopped = () => Boolean(trace?.exceeded) && !LIMIT_PAGES.has(response);
-    await writeWebResponse(response, res, { head: req.method === "HEAD", stopped });
+    // A body the Worker is still producing is cut off if the invocation goes over a limit or its
+    // isolate is lost: its producer is gone, and the client must not wait for it.
+    const stop =
+      trace && !LIMIT_PAGES.has(response) ? Promise.race([trace.whenExceeded, python.whenLost().catch(() => {})]) : null;
+    await writeWebResponse(response, res, { head: req.method === "HEAD", stop });
     finish(); // drops whatever body the Worker (or the asset router's 405) left unread
     const spent = asset ? "asset, " : `${usage(trace)}, `;
     log(`${req.method} ${url.pathname}${url.search} ${response.status} (${spent}${ms(started)} ms)`);

@@ -21,7 +21,7 @@ const EDGE_413_PAGE =
 // place of) the Worker's response. The connection is closed: the rest of the body is not read.
 export function refuseTooLarge(res) {
   if (!res.headersSent) {
-    res.writeHead(413, { "content-type": "text/html", connection: "close" });
+    res.writeHead(413, "Request Entity Too Large", { "content-type": "text/html", connection: "close" });
     res.end(EDGE_413_PAGE);
   } else {
     res.destroy();
@@ -99,7 +99,8 @@ export function toWebRequest(req, { port, limit = EDGE_REQUEST_BODY_LIMIT, onToo
   return { request, finish };
 }
 
-export async function writeWebResponse(response, res, { head, stopped = () => false }) {
+// `stop`, a promise: once it settles, the rest of the body is abandoned and the connection cut.
+export async function writeWebResponse(response, res, { head, stop = null }) {
   const headers = [];
   for (const [name, value] of response.headers) if (name !== "set-cookie") headers.push(name, value);
   for (const cookie of response.headers.getSetCookie()) headers.push("set-cookie", cookie);
@@ -111,14 +112,17 @@ export async function writeWebResponse(response, res, { head, stopped = () => fa
   }
   const reader = response.body.getReader();
   const aborted = new Promise((resolve) => res.once("close", resolve));
+  const STOPPED = Symbol("stopped");
+  const stopped = stop ? stop.then(() => STOPPED) : new Promise(() => {});
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (stopped()) {
+      const next = await Promise.race([reader.read(), stopped]);
+      if (next === STOPPED) {
         res.destroy(); // the invocation was stopped mid-response: the client sees the connection end
         return;
       }
+      const { done, value } = next;
+      if (done) break;
       if (!res.write(value)) {
         const stop = await Promise.race([once(res, "drain").then(() => false), aborted.then(() => true)]);
         if (stop) break;

@@ -60,12 +60,18 @@ class Default(WorkerEntrypoint):
             info = await self.env.IMAGES.info(js.Blob.new([to_js(png)]).stream())
             result = await self.env.IMAGES.input(js.Blob.new([to_js(png)]).stream()).transform({"width": 2}).output({"format": "image/webp"})
             webp = await result.response().bytes()
+            try:
+                self.env.IMAGES.input(js.Blob.new([to_js(png)]).stream()).transform({"width": 20000})
+                too_wide = None
+            except Exception as error:
+                too_wide = str(error)
             return Response(json.dumps({
                 "version": [self.env.VERSION.id, self.env.VERSION.tag, self.env.VERSION.timestamp],
                 "limits": limits,
                 "two_indexes": two_indexes,
                 "info": {k: info[k] for k in ("format", "width", "height", "fileSize")},
                 "webp": [result.contentType(), bytes(webp[:4]).decode(), bytes(webp[8:12]).decode()],
+                "too_wide": too_wide,
                 "wrapped": [isinstance(self.env.VECTORS, _BindingWrapper), isinstance(self.env.CERT, _FetcherWrapper)],
             }))
         if path == "cert":
@@ -118,6 +124,7 @@ test("Rate Limiting, Analytics Engine, Version Metadata and Images work under pr
   assert.deepEqual(seen.info, { format: "image/png", width: 3, height: 2, fileSize: PNG.length });
   assert.deepEqual(seen.webp, ["image/webp", "RIFF", "WEBP"]);
   assert.deepEqual(seen.wrapped, [true, true]);
+  assert.match(seen.too_wide, /width must be a whole number of pixels from 1 to 12000/);
 });
 
 test("a binding that is not emulated is named at start-up and raises on use", async () => {

@@ -36,6 +36,25 @@ class Default(WorkerEntrypoint):
             except Exception:
                 pass  # CpuLimitExceeded is a BaseException: this does not stop it
             return Response("finished")
+        if path == "forever":
+            while True:  # swallows CpuLimitExceeded: the runtime must end this isolate itself
+                try:
+                    spin(1)
+                except BaseException:
+                    pass
+        if path == "stream":
+            from js import TransformStream, TextEncoder
+
+            pipe = TransformStream.new()
+            writer = pipe.writable.getWriter()
+
+            async def produce():
+                for i in range(1000):
+                    await writer.write(TextEncoder.new().encode(f"chunk {i}\\n"))
+                    spin(0.05)
+
+            self.ctx.waitUntil(produce())
+            return Response(pipe.readable)
         if path == "light":
             return Response("ok")
         if path == "hog":
@@ -186,6 +205,27 @@ describe("limits per invocation, tripped", () => {
     await worker.waitForOutput(/GET \/spin: Worker exceeded CPU time limit\./);
     assert.equal(await (await get("light")).text(), "ok");
     await worker.waitForOutput(/GET \/light 200 \(cpu \d+ ms, memory [\d.]+ MB, 0 subrequests/);
+  });
+
+  test("code that swallows CpuLimitExceeded and runs on ends with its isolate; the runtime serves on", async () => {
+    const started = Date.now();
+    const response = await get("forever");
+    assert.equal(response.status, 503);
+    assert.ok(Date.now() - started < 8000, `answered after ${Date.now() - started} ms`);
+    await worker.waitForOutput(/the Python isolate was lost \(Error: Worker exceeded CPU time limit\. \(the code ran on/);
+    assert.equal(await (await get("light")).text(), "ok");
+  });
+
+  test("a streamed body whose producer goes over the CPU limit is cut off, not left hanging", async () => {
+    const response = await get("stream");
+    assert.equal(response.status, 200);
+    const read = response.text().then(
+      () => "ended",
+      () => "cut",
+    );
+    const outcome = await Promise.race([read, new Promise((resolve) => setTimeout(() => resolve("hanging"), 15_000))]);
+    assert.notEqual(outcome, "hanging");
+    assert.equal(await (await get("light")).text(), "ok");
   });
 
   test("over 128 MB the isolate is replaced; the client gets 1102 and the next request a fresh isolate", async () => {

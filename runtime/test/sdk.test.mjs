@@ -56,6 +56,20 @@ describe("compatibility flags follow the date as workerd resolves them", () => {
     assert.throws(() => setup("2026-11-28"), /Can't set compatibility date in the future: 2026-11-28/);
     assert.throws(() => setup("yesterday"), /compatibility_date must be a date/);
   });
+
+  test("flag names and dates are checked as workerd checks them, not only the Python ones", () => {
+    // src/workerd/io/compatibility-date-test.c++ has these messages.
+    assert.throws(() => setup("2026-05-00"), /^CompatibilityError: Invalid compatibility date: 2026-05-00$/);
+    assert.throws(() => setup("2026-02-30"), /Invalid compatibility date: 2026-02-30/);
+    assert.throws(() => setup("2026-08-22", ["python_workers", "python_workers"]), /Compatibility flag specified multiple times: python_workers/);
+    assert.throws(() => setup("2026-08-22", ["python_workers", "no_such_flag_xyz"]), /No such compatibility flag: no_such_flag_xyz/);
+    assert.throws(
+      () => setup("2026-08-22", ["python_workers", "streams_enable_constructors", "streams_disable_constructors"]),
+      /mutually contradictory: streams_enable_constructors vs streams_disable_constructors/,
+    );
+    assert.throws(() => setup("2026-08-22", ["python_workers", "experimental"]), /The compatibility flag experimental is experimental/);
+    assert.equal(setup("2026-08-22", ["python_workers", "nodejs_compat"]).problem, null);
+  });
 });
 
 const REPORT = `

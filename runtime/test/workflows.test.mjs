@@ -15,6 +15,8 @@ import uuid
 from workers import Response, WorkerEntrypoint, WorkflowEntrypoint
 from workers.workflows import NonRetryableError
 
+STUBBORN = {"rounds": 0}  # the same isolate runs the workflow and the fetch handler
+
 
 class Flow(WorkflowEntrypoint):
     async def run(self, event, step):
@@ -49,6 +51,13 @@ class Flow(WorkflowEntrypoint):
                 return "x" * (2**20 + 1)
 
             return await big()
+        if mode == "stubborn":
+            while True:  # catches everything, as badly written code does: terminate still stops it
+                try:
+                    await step.sleep(f"nap-{STUBBORN['rounds']}", "50 milliseconds")
+                except BaseException:
+                    pass
+                STUBBORN["rounds"] += 1
         if mode == "event":
             got = await step.wait_for_event("approval", "approve", timeout="1 minute")
             return {"approved": got["payload"]["ok"]}
@@ -58,9 +67,17 @@ class Default(WorkerEntrypoint):
     async def fetch(self, request):
         parts = request.url.split("/", 3)[3].split("/")
         if parts[0] == "create":
-            instance = await self.env.FLOW.create({"id": parts[2], "params": {"mode": parts[1]}})
+            try:
+                instance = await self.env.FLOW.create({"id": parts[2], "params": {"mode": parts[1]}})
+            except Exception as error:
+                return Response(str(error), status=400)
             return Response(instance.id)
         instance = await self.env.FLOW.get(parts[1])
+        if parts[0] == "terminate":
+            await instance.terminate()
+            return Response("terminated")
+        if parts[0] == "rounds":
+            return Response(str(STUBBORN["rounds"]))
         if parts[0] == "event":
             await instance.send_event({"type": "approve", "payload": {"ok": True}})
             return Response("sent")
@@ -119,6 +136,23 @@ describe("Workflows on the local runtime", () => {
     assert.deepEqual(await settle("e1"), { status: "complete", output: { approved: true } });
   });
 
+  test("a terminated instance stops, even when its code catches every error", async () => {
+    await get("create/stubborn/s1");
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await get("terminate/s1");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const after = Number(await get("rounds/s1"));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(Number(await get("rounds/s1")), after, "the loop went on after terminate()");
+    assert.equal(JSON.parse(await get("status/s1")).status, "terminated");
+  });
+
+  test("instance ids are names, as production requires", async () => {
+    const refused = await fetch(`${worker.url}/create/retry/has%20space`);
+    assert.deepEqual([refused.status, await refused.text()], [400, "Error: Workflow instance has invalid id"]);
+    assert.equal((await fetch(`${worker.url}/create/retry/ok_id-1`)).status, 200);
+  });
+
   test("an instance sleeping through a restart resumes, and its finished step is not run again", async () => {
     await get("create/replay/p1");
     assert.equal((await settle("p1", ["waiting"])).status, "waiting");
@@ -128,7 +162,7 @@ describe("Workflows on the local runtime", () => {
     assert.equal(done.output.runs, 1);
     assert.match(done.output.token, /^[0-9a-f-]{36}$/);
     // Instance ids are unique per workflow, across restarts: the Worker's create() raises.
-    assert.equal((await fetch(`${worker.url}/create/replay/p1`)).status, 500);
-    await worker.waitForOutput(/instance\.already_exists/);
+    const again = await fetch(`${worker.url}/create/replay/p1`);
+    assert.deepEqual([again.status, await again.text()], [400, "Error: instance.already_exists"]);
   });
 });

@@ -13,6 +13,10 @@ const FITS = {
   pad: { fit: "contain" },
 };
 const SUPPORTED_TRANSFORMS = new Set(["width", "height", "fit", "rotate", "background"]);
+// Cloudflare Images caps a transformation's output at 12,000 pixels a side and reads inputs of at
+// most 100 megapixels (docs: images/transform-images; the exact error text is not documented).
+const MAX_SIDE = 12_000;
+const MAX_INPUT_PIXELS = 100_000_000;
 
 export class ImagesError extends Error {
   constructor(message, code) {
@@ -66,6 +70,12 @@ export class ImageTransformerImpl {
   transform(transform) {
     const unknown = Object.keys(transform ?? {}).filter((key) => !SUPPORTED_TRANSFORMS.has(key));
     if (unknown.length) throw new Error(`the local Images binding does not implement the transform option(s) ${unknown.join(", ")}`);
+    for (const side of ["width", "height"]) {
+      const value = transform?.[side];
+      if (value !== undefined && !(Number.isInteger(value) && value > 0 && value <= MAX_SIDE)) {
+        throw unexpected(400, `${side} must be a whole number of pixels from 1 to ${MAX_SIDE}`);
+      }
+    }
     this.#transforms.push(transform);
     return this;
   }
@@ -81,7 +91,7 @@ export class ImageTransformerImpl {
     if (!format) throw unexpected(400, `unsupported output format ${options?.format}`);
     let image;
     try {
-      image = sharp(await this.#source);
+      image = sharp(await this.#source, { limitInputPixels: MAX_INPUT_PIXELS });
       for (const t of this.#transforms) {
         if (t.rotate) image = image.rotate(t.rotate);
         if (t.width || t.height) {
@@ -102,7 +112,7 @@ export class ImagesBindingImpl {
     let metadata;
     try {
       const bytes = await decoded(stream, options);
-      metadata = { ...(await sharp(bytes).metadata()), fileSize: bytes.length };
+      metadata = { ...(await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata()), fileSize: bytes.length };
     } catch (error) {
       throw unexpected(415, error.message);
     }

@@ -24,7 +24,10 @@ import { runInvocation, Trace } from "../observe.mjs";
 const TERMINAL = new Set(["complete", "errored", "terminated"]);
 const DEFAULT_STEP_CONFIG = { retries: { limit: 5, delay: 10_000, backoff: "exponential" }, timeout: "10 minutes" };
 const UNITS = { millisecond: 1, second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 604_800_000 };
-const MAX_ID_LENGTH = 100;
+// miniflare's workflows-shared checks, which mirror production's: an instance id is a name of at
+// most 100 characters, a step name at most 256 characters without control characters.
+const INSTANCE_ID = /^[a-zA-Z0-9_][a-zA-Z0-9-_]{0,99}$/;
+const MAX_STEP_NAME = 256;
 const MAX_PAYLOAD_BYTES = 2 ** 20;
 const MAX_SLEEP_MS = 365 * UNITS.day;
 export const MAX_STEPS = { paid: 10_000, free: 1_024 };
@@ -113,6 +116,9 @@ export class WorkflowStep {
     let steps = 0;
     const stepKey = (name) => {
       if (typeof name !== "string" || name === "") throw new TypeError("a step needs a name");
+      if (name.length > MAX_STEP_NAME || /[\u0000-\u001f\u007f]/.test(name)) {
+        throw new TypeError(`a step name is at most ${MAX_STEP_NAME} characters, without control characters`);
+      }
       steps += 1;
       if (steps > run.engine.maxSteps) throw new RangeError(`a Workflow instance runs at most ${run.engine.maxSteps} steps`);
       const count = (counts.get(name) ?? 0) + 1;
@@ -127,7 +133,14 @@ export class WorkflowStep {
       if (!kept) run.keep(key, { wakeAt });
       await run.wait(Math.max(0, wakeAt - Date.now()), "waiting");
     };
-    Object.defineProperties(this, {
+    // A terminated instance's code gets promises that never settle: it stops where it is and
+    // costs nothing more, as production stops it, even if it catches every error.
+    const inert = (method) => (...args) => {
+      if (run.stopped) return new Promise(() => {});
+      return method(...args).catch((error) => (error instanceof Stopped ? new Promise(() => {}) : Promise.reject(error)));
+    };
+    const methods = {};
+    Object.defineProperties(methods, {
       do: {
         configurable: true,
         value: async (name, configOrCallback, maybeCallback) => {
@@ -175,12 +188,20 @@ export class WorkflowStep {
           if (kept) return kept.value.event;
           const type = options?.type;
           if (typeof type !== "string" || type === "") throw new TypeError("waitForEvent needs an event type");
-          const event = await run.waitForEvent(type, parseDuration(options?.timeout ?? "24 hours"));
+          // The deadline is kept with the step, so a restart does not give the wait a new one.
+          const deadlineKey = `${key}@deadline`;
+          const deadline = run.kept(deadlineKey)?.value.deadline ?? Date.now() + parseDuration(options?.timeout ?? "24 hours");
+          run.keep(deadlineKey, { deadline });
+          const event = await run.waitForEvent(type, deadline - Date.now());
           run.keep(key, { event });
           return event;
         },
       },
     });
+    for (const name of ["do", "sleep", "sleepUntil", "waitForEvent"]) {
+      const method = methods[name];
+      Object.defineProperty(this, name, { configurable: true, value: inert((...args) => Promise.resolve().then(() => method(...args))) });
+    }
   }
 }
 
@@ -314,6 +335,7 @@ export class WorkflowImpl {
     return new InstanceImpl(this.#engine, this.#engine.create(options ?? {}));
   }
   async createBatch(list) {
+    if (![...list].length) throw new Error("batchCreate should have at least 1 instance");
     return [...list].map((options) => new InstanceImpl(this.#engine, this.#engine.create(options ?? {})));
   }
   async get(id) {
@@ -349,7 +371,7 @@ export class WorkflowEngine {
 
   create({ id = randomUUID(), params = {} }) {
     id = String(id);
-    if (id.length === 0 || id.length > MAX_ID_LENGTH) throw new Error(`instance id must be 1 to ${MAX_ID_LENGTH} characters`);
+    if (!INSTANCE_ID.test(id)) throw new Error("Workflow instance has invalid id");
     if (this.store.instance(id)) throw new Error("instance.already_exists");
     checkPayload(params, "an instance's params");
     this.store.insert(id, params);

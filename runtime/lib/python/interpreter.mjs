@@ -76,7 +76,14 @@ export class PythonWorker {
   }
 
   #lost(error) {
-    const cause = (error?.message ? `${error.name ?? "Error"}: ${error.message}` : String(error)).split("\n")[0];
+    // The interpreter exits (124) when an invocation ran on after CpuLimitExceeded (pyworker_host).
+    const ranOn = /exit\(124\)/.test(String(error?.message ?? error));
+    const described = ranOn
+      ? "Error: Worker exceeded CPU time limit. (the code ran on after CpuLimitExceeded)"
+      : error?.message
+        ? `${error.name ?? "Error"}: ${error.message}`
+        : String(error);
+    const cause = described.split("\n")[0];
     logError(`✘ the Python isolate was lost (${cause}): calls in flight fail, the next ones run in a fresh isolate`);
     this.generation += 1;
     this.#lostSignal.reject(new IsolateLost(`the Python isolate was lost to a fatal error: ${cause}`));
@@ -161,6 +168,7 @@ export class PythonWorker {
 
   #registerJsModules(helper, compatibility) {
     this.pyodide.registerJsModule("_pyodide_entrypoint_helper", helper);
+    this.pyodide.registerJsModule("_pyworker_limits", { sigxcpu: () => this.sigxcpu?.() ?? "no" });
     this.pyodide.registerJsModule("_cloudflare_compat_flags", { ...compatibility });
   }
 

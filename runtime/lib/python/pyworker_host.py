@@ -12,10 +12,12 @@ passes undefined; the instance has `self.env` and `self.ctx`), so `queue(self, b
 """
 
 import inspect
+import os
 import signal
 import traceback
 from types import FunctionType
 
+import _pyworker_limits
 import js
 from pyodide.code import relaxed_call
 from pyodide.ffi import to_js
@@ -32,12 +34,19 @@ class CpuLimitExceeded(BaseException):
     """What workerd raises in a Python Worker that used up its CPU time (introspection.py)."""
 
 
-def _raise_cpu_limit_exceeded(signum, frame):
-    raise CpuLimitExceeded("Python Worker exceeded CPU time limit")
+def _on_sigxcpu(signum, frame):
+    """The runtime's watchdog sends SIGXCPU through Pyodide's interrupt buffer, as workerd does.
+    The runtime says whether the running invocation is over its CPU time: the first time it
+    raises CpuLimitExceeded; if the code swallows it and runs on, the interpreter exits, which
+    ends this isolate (the runtime starts a fresh one), as workerd terminates it."""
+    verdict = _pyworker_limits.sigxcpu()
+    if verdict == "raise":
+        raise CpuLimitExceeded("Python Worker exceeded CPU time limit")
+    if verdict == "exit":
+        os._exit(124)
 
 
-# The runtime's watchdog sends SIGXCPU through Pyodide's interrupt buffer, as workerd does.
-signal.signal(signal.SIGXCPU, _raise_cpu_limit_exceeded)
+signal.signal(signal.SIGXCPU, _on_sigxcpu)
 
 
 def _public_methods(cls):
