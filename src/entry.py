@@ -17,7 +17,7 @@ DEAD_LETTER_QUEUE = "edgefiles-jobs-dlq"
 
 class Default(WorkerEntrypoint):
     async def fetch(self, request: Any) -> Any:
-        return await handle_request(request, self.env)
+        return await handle_request(request, self.env, self.ctx)
 
     # workerd calls queue and scheduled strictly with (event, env, ctx); for a class entrypoint
     # env and ctx are None, and self.env / self.ctx are what to use.

@@ -51,7 +51,7 @@ test("the request that kills the isolate fails; the next ones run in a fresh iso
   const first = await (await get("")).json();
   const fatal = await get("overflow");
   assert.equal(fatal.status, 500);
-  assert.match(worker.output(), /the Python isolate was lost \(RangeError: Maximum call stack size exceeded\)/);
+  await worker.waitForOutput(/the Python isolate was lost \(RangeError: Maximum call stack size exceeded\)/);
   const second = await (await get("")).json();
   assert.notEqual(second.isolate, first.isolate);
   // The Durable Object's storage outlives the isolate; its instance is made anew.
@@ -63,5 +63,5 @@ test("the request that kills the isolate fails; the next ones run in a fresh iso
 test("waitUntil work of a lost isolate ends with it, as workerd cancels it", async () => {
   assert.equal((await get("overflow-after-wait-until")).status, 500);
   assert.equal((await get("")).status, 200); // a fresh isolate answers
-  assert.match(worker.output(), /waitUntil task failed:\nthe Python isolate was lost to a fatal error/);
+  await worker.waitForOutput(/waitUntil task failed:\nthe Python isolate was lost to a fatal error/);
 });

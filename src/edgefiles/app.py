@@ -75,9 +75,10 @@ async def _dispatch(ctx: RequestContext) -> Response:
     return await route.handler(ctx, **params)
 
 
-async def handle_request(request: Any, env: Any) -> Response:
+async def handle_request(request: Any, env: Any, execution: Any = None) -> Response:
     started = time.perf_counter()
     ctx = RequestContext(request, env, Services(env), _request_id(request.headers.get("x-request-id")))
+    ctx.execution = execution
     try:
         response = await _dispatch(ctx)
     except Problem as problem:

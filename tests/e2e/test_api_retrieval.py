@@ -210,6 +210,25 @@ def test_link_lifetime_is_validated(users: UserFactory, body: dict) -> None:
     assert user.client.post(f"/api/files/{file['id']}/links", json=body).status_code == 400
 
 
+def test_a_delete_forgets_the_cache_entry_again_a_second_later(edgefiles: Runtime, users: UserFactory) -> None:
+    """A read that found the row live just before the delete could fill the cache just after it;
+    the delete deletes the key again once KV allows a second write to it (waitUntil)."""
+    user = users.new()
+    url = upload(user, "d.txt", b"to be deleted").json()["links"]["self"]
+    read_until_finished(user, url)
+    deleted = user.client.delete(url)
+    assert deleted.status_code == 204
+
+    def cache_calls() -> list[dict] | None:
+        found = [c for c in edgefiles.trace(deleted)["calls"] if c["binding"] == "CACHE"]
+        return found if len(found) >= 2 else None
+
+    deletes = wait_for(cache_calls, timeout=10, what="the second cache delete")
+    assert [c["method"] for c in deletes] == ["delete", "delete"]
+    assert deletes[1]["start"] - deletes[0]["start"] >= 1000
+    assert user.client.get(url).status_code == 404
+
+
 def test_a_failed_cache_fill_still_answers_and_the_next_read_fills_it(edgefiles: Runtime, users: UserFactory) -> None:
     user = users.new()
     url = upload(user, "f.txt", b"filled later").json()["links"]["self"]

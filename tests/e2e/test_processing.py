@@ -79,6 +79,19 @@ def test_a_second_identical_image_costs_no_ai_call(edgefiles: Runtime, users: Us
     assert ("AI", "run") not in later
 
 
+def test_identical_images_uploaded_together_are_analysed_once(edgefiles: Runtime, users: UserFactory) -> None:
+    """KV takes one write per key per second: copies of one image in one queue batch share one
+    analysis, so the image's cache key is written once."""
+    user = users.new()
+    image = png(str(uuid.uuid4()))
+    before = now_ms()
+    with ThreadPoolExecutor(3) as pool:
+        ids = list(pool.map(lambda i: upload(user, f"copy-{i}.png", image, "image/png").json()["id"], range(3)))
+    labels = [settled(user, file_id)["ai_analysis"]["labels"] for file_id in ids]
+    assert labels[0] == labels[1] == labels[2]
+    assert queue_calls(edgefiles, before).count(("CACHE", "put")) == 1
+
+
 def test_a_duplicate_delivery_changes_nothing(edgefiles: Runtime, users: UserFactory) -> None:
     user = users.new()
     file = upload(user, "dup.txt", b"delivered twice").json()

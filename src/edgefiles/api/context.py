@@ -1,5 +1,7 @@
 """What a handler receives: the request, its parsed URL and the services."""
 
+import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
@@ -21,11 +23,19 @@ class RequestContext:
     query: dict[str, str] = field(default_factory=dict)
     user_id: str | None = None
     route: str | None = None
+    # The invocation's ExecutionContext: work it keeps alive after the response (waitUntil).
+    execution: Any = None
 
     def __post_init__(self) -> None:
         url = urlparse(self.request.url)
         self.path = url.path
         self.query = dict(parse_qsl(url.query, keep_blank_values=True))
+
+    def after_response(self, work: Coroutine[Any, Any, None]) -> None:
+        """Runs `work` beyond the response, for as long as the platform keeps the invocation."""
+        task = asyncio.ensure_future(work)
+        if self.execution is not None:
+            self.execution.waitUntil(task)
 
     @property
     def method(self) -> str:

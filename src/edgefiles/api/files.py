@@ -180,7 +180,8 @@ async def get_metadata(ctx: RequestContext, file_id: str) -> Response:
         raise Problem(400, "include may only be 'content'")
     key = cache_key(ctx.user_id, file_id)
     row = await ctx.services.cache.get(key)
-    if row is None:
+    # Only finished rows are cached; an older deployment cached pending ones, which are not trusted.
+    if row is None or row.get("status") not in FINISHED_STATUSES:
         row = await _owned(ctx, file_id)
         # Only a finished row is cached: it changes no more (until it is deleted), so its key is
         # written once, whereas a pending one would need a second write within seconds.
@@ -264,7 +265,22 @@ async def delete_file(ctx: RequestContext, file_id: str) -> Response:
     for step, result in zip(steps, results, strict=True):
         if isinstance(result, BaseException):
             logger.warning("delete of %s: %s failed (%s); left to the reconciler or expiry", file_id, step, result)
+    ctx.after_response(_forget_again(ctx.services.cache, cache_key(ctx.user_id, file_id)))
     return empty_response(204)
+
+
+CACHE_WRITE_INTERVAL_SECONDS = 1.1
+
+
+async def _forget_again(cache: Any, key: str) -> None:
+    """A read that found the row live just before the delete may fill the cache just after it;
+    deleting the key again a second later undoes that (KV takes one write per key per second,
+    so not sooner), and retries a first delete that KV refused for that reason."""
+    await asyncio.sleep(CACHE_WRITE_INTERVAL_SECONDS)
+    try:
+        await cache.delete(key)
+    except Exception as error:
+        logger.warning("second cache delete of %s failed (%s); the entry expires on its own", key, error)
 
 
 async def create_link(ctx: RequestContext, file_id: str) -> Response:

@@ -184,9 +184,13 @@ OPENAPI: dict[str, Any] = {
             },
             "SearchResults": {
                 "type": "object",
-                "required": ["query", "results"],
+                "required": ["query", "results", "truncated"],
                 "properties": {
                     "query": {"type": "string"},
+                    "truncated": {
+                        "type": "boolean",
+                        "description": "True when the caller has more chunks than one search scans (5,000)",
+                    },
                     "results": {
                         "type": "array",
                         "items": {

@@ -5,19 +5,29 @@ scores as its best chunk (cosine similarity). Chunks are read and scored a page 
 isolate holds one page and one best chunk per file, not the corpus (the scale issue moves search
 to Vectorize; until then at most MAX_CHUNKS_SCANNED chunks are scanned)."""
 
+import logging
+
 from workers import Response
 
 from edgefiles.api.context import RequestContext
 from edgefiles.api.files import public_view
 from edgefiles.api.responses import json_response
 from edgefiles.domain import validation
+from edgefiles.domain.models import ModelUnavailable
 from edgefiles.domain.problems import Problem
 from edgefiles.domain.vectors import BestChunks
 
+logger = logging.getLogger(__name__)
+
 MAX_QUERY_CHARS = 500
-MAX_CHUNKS_SCANNED = 5000
+MAX_CHUNKS_SCANNED = 5000  # SEARCH_MAX_CHUNKS lowers it (a test does)
 CHUNK_PAGE = 250
 SNIPPET_CHARS = 200
+
+
+def _max_chunks(env: object) -> int:
+    value = str(getattr(env, "SEARCH_MAX_CHUNKS", "") or "")
+    return min(int(value), MAX_CHUNKS_SCANNED) if value.isdecimal() and int(value) > 0 else MAX_CHUNKS_SCANNED
 
 
 async def search(ctx: RequestContext) -> Response:
@@ -29,14 +39,21 @@ async def search(ctx: RequestContext) -> Response:
     limit = validation.page_limit(ctx.query.get("limit"), default=10, maximum=50)
     page = await ctx.services.records.chunk_page(ctx.user_id, None, CHUNK_PAGE)
     if not page:
-        return json_response({"query": query, "results": []})
-    [vector] = await ctx.services.ai.embed([query])
+        return json_response({"query": query, "results": [], "truncated": False})
+    try:
+        [vector] = await ctx.services.ai.embed([query])
+    except ModelUnavailable as error:
+        logger.error("search: %s", error.operator_message)  # the client gets a plain 503
+        raise Problem(503, "Search is unavailable right now; try again later") from None
     best = BestChunks(vector)
-    scanned = 0
+    scanned, truncated = 0, False
     while page:
         best.add((file_id, content, blob) for file_id, _, content, blob in page)
         scanned += len(page)
-        if len(page) < CHUNK_PAGE or scanned >= MAX_CHUNKS_SCANNED:
+        if len(page) < CHUNK_PAGE:
+            break
+        if scanned >= _max_chunks(ctx.env):
+            truncated = True  # said in the answer: these results are not from every file
             break
         last_file, last_index, _, _ = page[-1]
         page = await ctx.services.records.chunk_page(ctx.user_id, (last_file, last_index), CHUNK_PAGE)
@@ -47,4 +64,4 @@ async def search(ctx: RequestContext) -> Response:
         for file_id, score, content in ranked
         if file_id in files
     ]
-    return json_response({"query": query, "results": results})
+    return json_response({"query": query, "results": results, "truncated": truncated})

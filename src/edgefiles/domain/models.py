@@ -28,12 +28,10 @@ DEFAULT_MODELS = {
 _MODEL_NAME = re.compile(r"@(cf|hf)/[A-Za-z0-9._-]{1,64}/[A-Za-z0-9._-]{1,128}")
 
 # Workers AI's codes for a model that cannot be used as configured (workers-ai/platform/errors):
-# 5007 no such model, 5016 licence not accepted, 5028 retired, 3042 invalid model name.
-_REFUSED_MODEL = re.compile(r"\b(5007|5016|5028|3042)\b")
-
-
-class ModelConfigError(ValueError):
-    """A model var that is not a Workers AI model name."""
+# 5007 no such model, 5016 licence not accepted, 5028 retired, 3042 invalid model name. The code
+# leads the message ("AiError: 5028: ..."; workerd src/cloudflare/internal/ai-api.ts), so only a
+# leading code counts: a number elsewhere in the text (a duration, an id) is not one of these.
+_REFUSED_MODEL = re.compile(r"^(?:\w*Error: )?(5007|5016|5028|3042):")
 
 
 class ModelUnavailable(PermanentError):
@@ -49,25 +47,32 @@ class ModelUnavailable(PermanentError):
 
 @dataclass(frozen=True)
 class Models:
-    summary: str
-    embedding: str
-    label: str
-    vision: str
+    """The model of each job, or why its var names none: a bad var fails only the jobs that use it."""
+
+    summary: str | None
+    embedding: str | None
+    label: str | None
+    vision: str | None
+    problems: dict[str, str]
 
     @classmethod
     def from_vars(cls, read: Callable[[str], str | None]) -> "Models":
         """`read(name)` returns the var's value or None; unset vars take the defaults."""
-        chosen = {}
+        chosen: dict[str, str | None] = {}
+        problems: dict[str, str] = {}
         for var, default in DEFAULT_MODELS.items():
             value = (read(var) or "").strip() or default
-            if not _MODEL_NAME.fullmatch(value):
-                raise ModelConfigError(f"{var} must name a Workers AI model like {default}")
-            chosen[var] = value
+            if _MODEL_NAME.fullmatch(value):
+                chosen[var] = value
+            else:
+                chosen[var] = None
+                problems[var] = f"{var} must name a Workers AI model like {default}"
         return cls(
             summary=chosen["SUMMARY_MODEL"],
             embedding=chosen["EMBEDDING_MODEL"],
             label=chosen["LABEL_MODEL"],
             vision=chosen["VISION_MODEL"],
+            problems=problems,
         )
 
 

@@ -5,11 +5,15 @@ Which model does what comes from vars (domain/models.py). A call whose model Wor
 (retired, unknown, licence not accepted) raises ModelUnavailable, naming the model and the var.
 """
 
+import logging
 from typing import Any
 
 import js
 
-from edgefiles.domain.models import ModelConfigError, Models, ModelUnavailable, refused_model_message
+from edgefiles.domain.models import Models, ModelUnavailable, refused_model_message
+
+logger = logging.getLogger(__name__)
+_REPORTED: set[str] = set()
 
 EMBEDDING_BATCH = 96  # bge takes a list of texts; 100 at most per call
 
@@ -36,24 +40,24 @@ def _image_inputs(image: Any, **fields: Any) -> Any:
 
 
 class AiService:
-    def __init__(self, ai: Any, models: Models | None, config_error: str | None = None) -> None:
+    def __init__(self, ai: Any, models: Models) -> None:
         self._ai = ai
         self.models = models
-        self._config_error = config_error
 
     @classmethod
     def from_env(cls, env: Any) -> "AiService":
-        """A model var that names no model fails the calls that need a model, not the request
-        that builds this service (uploads and downloads do not need one)."""
-        try:
-            return cls(env.AI, Models.from_vars(lambda name: getattr(env, name, None)))
-        except ModelConfigError as error:
-            return cls(env.AI, None, str(error))
+        models = Models.from_vars(lambda name: getattr(env, name, None))
+        for var, problem in models.problems.items():
+            if var not in _REPORTED:  # once per isolate, not once per request
+                _REPORTED.add(var)
+                logger.error("%s; the jobs that need it fail until it is fixed", problem)
+        return cls(env.AI, models)
 
     async def _run(self, job: str, inputs: Any) -> Any:
-        if self.models is None:
-            raise ModelUnavailable(self._config_error or "no models configured")
-        model, var = getattr(self.models, job), f"{job.upper()}_MODEL"
+        var = f"{job.upper()}_MODEL"
+        model = getattr(self.models, job)
+        if model is None:  # the var names no model: only this job fails
+            raise ModelUnavailable(self.models.problems[var])
         try:
             return await self._ai.run(model, inputs)
         except Exception as error:

@@ -1,5 +1,6 @@
 """Analysing one stored file by its content type. Produces what the consumer writes to D1."""
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ class Analyser:
         self._bucket = env.STORAGE
         self._cache = env.CACHE
         self._ai = AiService.from_env(env)
+        # Identical images of one owner in one batch share one analysis, and so one KV write.
+        self._images_in_flight: dict[str, asyncio.Future] = {}
 
     async def _read(self, key: str, limit: int | None = None) -> Any:
         options = {"range": {"offset": 0, "length": limit}} if limit else {}
@@ -98,10 +101,25 @@ class Analyser:
         # image whether someone else already had (by a flag, or by how fast it completes).
         # The saving that matters is kept: the same image uploaded again by its owner.
         cache_key = image_cache_key(file["user_id"], digest)
+        if cache_key in self._images_in_flight:
+            result = await asyncio.shield(self._images_in_flight[cache_key])
+            return Analysis({**result, "sha256": digest}, description=result["description"])
+        in_flight = asyncio.get_running_loop().create_future()
+        self._images_in_flight[cache_key] = in_flight
+        try:
+            result = await self._analyse_image(buffer, cache_key)
+        except Exception as error:
+            in_flight.set_exception(error)
+            in_flight.exception()  # read here: a batch without a second copy never awaits it
+            del self._images_in_flight[cache_key]
+            raise
+        in_flight.set_result(result)
+        return Analysis({**result, "sha256": digest}, description=result["description"])
+
+    async def _analyse_image(self, buffer: Any, cache_key: str) -> dict[str, Any]:
         cached = await self._cache.get(cache_key)
         if cached is not None:
-            result = json.loads(cached)
-            return Analysis({**result, "sha256": digest}, description=result["description"])
+            return json.loads(cached)
         image = js.Array.from_(js.Uint8Array.new(buffer))
         labels = await self._ai.label_image(image)
         description = await self._ai.describe_image(image)
@@ -110,4 +128,4 @@ class Analyser:
             await self._cache.put(cache_key, json.dumps(result), {"expirationTtl": IMAGE_CACHE_TTL})
         except Exception as error:
             logger.warning("image analysis cache fill failed: %s", error)
-        return Analysis({**result, "sha256": digest}, description=description)
+        return result

@@ -32,15 +32,25 @@ class Settings:
     def from_env(cls, env: Any) -> "Settings":
         admin = _usable_secret(env, "ADMIN_TOKEN")
         signing = _usable_secret(env, "SIGNING_KEY")
+        max_file_size = int(env.MAX_FILE_SIZE)
         return cls(
-            max_file_size=int(env.MAX_FILE_SIZE),
-            max_form_file_size=min(int(env.MAX_FORM_FILE_SIZE), int(env.MAX_FILE_SIZE)),
+            max_file_size=max_file_size,
+            max_form_file_size=min(_int_var(env, "MAX_FORM_FILE_SIZE", DEFAULT_MAX_FORM_FILE_SIZE), max_file_size),
             allowed_types=frozenset(t.strip() for t in env.ALLOWED_CONTENT_TYPES.split(",") if t.strip()),
             cache_ttl=int(env.CACHE_TTL_SECONDS),
             auth_cache_seconds=int(getattr(env, "AUTH_CACHE_SECONDS", "0")),
             admin_token=admin or None,
             signing_key=signing.encode() if signing else None,
         )
+
+
+# A form upload is parsed in the isolate's 128 MB (see wrangler.toml): the cap when no var says.
+DEFAULT_MAX_FORM_FILE_SIZE = 32 * 1024 * 1024
+
+
+def _int_var(env: Any, name: str, default: int) -> int:
+    value = str(getattr(env, name, "") or "").strip()
+    return int(value) if value.isdecimal() else default
 
 
 # Secrets already reported by this isolate: one log line each, not one per request.
