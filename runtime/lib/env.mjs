@@ -107,17 +107,17 @@ function notEmulated(binding, type, className) {
 // What `ctx` is in `Default(ctx, env)`: waitUntil work is tracked so it completes and failures
 // are logged.
 export class ExecutionContext {
-  // `whenLost`: a promise that rejects if the isolate running the work is lost.
-  constructor(pending, whenLost) {
+  // `untilLost(promise)`: the promise, failing instead if the isolate running the work is lost.
+  constructor(pending, untilLost) {
     Object.defineProperty(this, "pending", { value: pending, enumerable: false });
-    Object.defineProperty(this, "whenLost", { value: whenLost, enumerable: false });
+    Object.defineProperty(this, "untilLost", { value: untilLost, enumerable: false });
     this.props = {};
   }
   get [Symbol.toStringTag]() {
     return "ExecutionContext";
   }
   waitUntil(promise) {
-    const tracked = Promise.race([Promise.resolve(promise), this.whenLost()]).catch((error) =>
+    const tracked = this.untilLost(promise).catch((error) =>
       logError(`waitUntil task failed:\n${error?.message ?? error}`),
     );
     this.pending.add(tracked);

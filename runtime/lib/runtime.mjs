@@ -112,7 +112,7 @@ export async function startRuntime({
       persistRoot: `${persistRoot}/v3`,
       python,
       env: () => env,
-      newContext: () => new ExecutionContext(pending, () => python.whenLost()),
+      newContext: () => new ExecutionContext(pending, (promise) => python.untilLost(promise)),
       plan: limits.plan,
     });
     env[w.binding] = wrapBinding(engine.binding(), { binding: w.binding, type: "WorkflowImpl" });
@@ -120,7 +120,7 @@ export async function startRuntime({
   });
   const helper = entrypointHelper({
     env,
-    waitUntil: (promise) => new ExecutionContext(pending, () => python.whenLost()).waitUntil(promise),
+    waitUntil: (promise) => new ExecutionContext(pending, (promise) => python.untilLost(promise)).waitUntil(promise),
     sdkJsDirectory: sdk.jsModulesDirectory,
     classes: JS_CLASSES,
   });
@@ -149,7 +149,7 @@ export async function startRuntime({
   // A Default instance per event, as workerd creates one per request.
   async function withDefault(use) {
     await python.ready(); // a fresh isolate, if the last one was lost
-    const ctx = new ExecutionContext(pending, () => python.whenLost());
+    const ctx = new ExecutionContext(pending, (promise) => python.untilLost(promise));
     const instance = python.construct("Default", [ctx, env]);
     try {
       return await use(instance, ctx);
@@ -244,9 +244,14 @@ export async function startRuntime({
     // A body the Worker is still producing is cut off if the invocation goes over a limit.
     // A body the Worker is still producing is cut off if the invocation goes over a limit or its
     // isolate is lost: its producer is gone, and the client must not wait for it.
-    const stop =
-      trace && !LIMIT_PAGES.has(response) ? Promise.race([trace.whenExceeded, python.whenLost().catch(() => {})]) : null;
-    await writeWebResponse(response, res, { head: req.method === "HEAD", stop });
+    const onStop =
+      trace && !LIMIT_PAGES.has(response)
+        ? (cut) => {
+            trace.whenExceeded.then(cut);
+            return python.onLost(cut);
+          }
+        : null;
+    await writeWebResponse(response, res, { head: req.method === "HEAD", onStop });
     finish(); // drops whatever body the Worker (or the asset router's 405) left unread
     const spent = asset ? "asset, " : `${usage(trace)}, `;
     log(`${req.method} ${url.pathname}${url.search} ${response.status} (${spent}${ms(started)} ms)`);

@@ -99,8 +99,9 @@ export function toWebRequest(req, { port, limit = EDGE_REQUEST_BODY_LIMIT, onToo
   return { request, finish };
 }
 
-// `stop`, a promise: once it settles, the rest of the body is abandoned and the connection cut.
-export async function writeWebResponse(response, res, { head, stop = null }) {
+// `onStop(cut)` subscribes `cut` to whatever ends the response early and returns the function
+// that unsubscribes: once `cut` is called, the rest of the body is abandoned and the connection cut.
+export async function writeWebResponse(response, res, { head, onStop = null }) {
   const headers = [];
   for (const [name, value] of response.headers) if (name !== "set-cookie") headers.push(name, value);
   for (const cookie of response.headers.getSetCookie()) headers.push("set-cookie", cookie);
@@ -112,16 +113,20 @@ export async function writeWebResponse(response, res, { head, stop = null }) {
   }
   const reader = response.body.getReader();
   const aborted = new Promise((resolve) => res.once("close", resolve));
-  const STOPPED = Symbol("stopped");
-  const stopped = stop ? stop.then(() => STOPPED) : new Promise(() => {});
+  // Subscribed once, and unsubscribed at the end: racing every read against a long-lived promise
+  // would keep each chunk reachable from it (100 MB of them for a 100 MB body).
+  let stopped = false;
+  const unsubscribe = onStop?.(() => {
+    stopped = true;
+    reader.cancel().catch(() => {}); // ends a read still waiting for a producer that is gone
+  });
   try {
     for (;;) {
-      const next = await Promise.race([reader.read(), stopped]);
-      if (next === STOPPED) {
+      const { done, value } = await reader.read();
+      if (stopped) {
         res.destroy(); // the invocation was stopped mid-response: the client sees the connection end
         return;
       }
-      const { done, value } = next;
       if (done) break;
       if (!res.write(value)) {
         const stop = await Promise.race([once(res, "drain").then(() => false), aborted.then(() => true)]);
@@ -129,6 +134,7 @@ export async function writeWebResponse(response, res, { head, stop = null }) {
       }
     }
   } finally {
+    unsubscribe?.();
     reader.cancel().catch(() => {});
     res.end();
   }

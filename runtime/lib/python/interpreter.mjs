@@ -31,15 +31,9 @@ export class PythonWorker {
   // Set by the runtime: runs a function outside any invocation's accounting.
   outsideInvocations = (fn) => fn();
   #ready = Promise.resolve();
-  #lostSignal = PythonWorker.#signal();
-
-  // A promise that rejects when the isolate it was made for is lost (and is never unhandled).
-  static #signal() {
-    let reject;
-    const promise = new Promise((_, rejectWith) => (reject = rejectWith));
-    promise.catch(() => {});
-    return { promise, reject };
-  }
+  // Told when the current isolate is lost. Listeners, not one long-lived promise: each call or
+  // response racing such a promise would stay reachable from it (with its result) until then.
+  #lostListeners = new Set();
 
   // Loading the interpreter needs nothing from the Worker, so it can start first.
   static async boot({ onStdout }) {
@@ -86,8 +80,10 @@ export class PythonWorker {
     const cause = described.split("\n")[0];
     logError(`✘ the Python isolate was lost (${cause}): calls in flight fail, the next ones run in a fresh isolate`);
     this.generation += 1;
-    this.#lostSignal.reject(new IsolateLost(`the Python isolate was lost to a fatal error: ${cause}`));
-    this.#lostSignal = PythonWorker.#signal();
+    const lost = new IsolateLost(`the Python isolate was lost to a fatal error: ${cause}`);
+    const listeners = [...this.#lostListeners];
+    this.#lostListeners.clear();
+    for (const listener of listeners) listener(lost);
     this.#startReplacement();
   }
 
@@ -125,15 +121,26 @@ export class PythonWorker {
     }
   }
 
-  // Rejects when the current isolate is lost: calls in flight and work that outlives a call
-  // (waitUntil) end with it, as workerd cancels a lost isolate's tasks.
-  whenLost() {
-    return this.#lostSignal.promise;
+  // Calls `listener(error)` if the current isolate is lost; returns the function that unsubscribes.
+  onLost(listener) {
+    this.#lostListeners.add(listener);
+    return () => this.#lostListeners.delete(listener);
+  }
+
+  // `promise`, or its failure with IsolateLost if the isolate is lost first: calls in flight and
+  // work that outlives a call (waitUntil) end with it, as workerd cancels a lost isolate's tasks.
+  untilLost(promise) {
+    return new Promise((resolve, reject) => {
+      const unsubscribe = this.onLost(reject);
+      Promise.resolve(promise)
+        .then(resolve, reject)
+        .finally(unsubscribe);
+    });
   }
 
   // A call into Python that fails, rather than hangs, if the isolate is lost while it runs.
   #inIsolate(call) {
-    return Promise.race([Promise.resolve().then(call), this.whenLost()]);
+    return this.untilLost(Promise.resolve().then(call));
   }
 
   async load(options) {
