@@ -228,9 +228,10 @@ def test_item3_a_huge_json_body_is_refused_without_being_read(
     assert response.status_code == 413, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert edgefiles.process is not None and edgefiles.process.poll() is None
-    # The rest of the body is drained, never held: growth stays far below its 90 MiB (before the
-    # fix, 100 MB took the runtime from 218 MB to 1.9 GB, and 200 MB crashed it).
-    assert edgefiles.rss_bytes() - rss_before < 48 * MiB
+    # The rest of the body is drained, never held: growth stays well below its 90 MiB (before the
+    # fix, 100 MB took the runtime from 218 MB to 1.9 GB, and 200 MB crashed it). Draining itself
+    # moves RSS by up to about 50 MiB (GC timing, seen in clean-clone runs), so the bound is 64.
+    assert edgefiles.rss_bytes() - rss_before < 64 * MiB
     health_answers(edgefiles)
 
 
