@@ -16,6 +16,7 @@ from edgefiles.domain import validation
 from edgefiles.domain.models import ModelUnavailable
 from edgefiles.domain.problems import Problem
 from edgefiles.domain.vectors import BestChunks
+from edgefiles.services.container import int_var
 
 logger = logging.getLogger(__name__)
 
@@ -23,11 +24,6 @@ MAX_QUERY_CHARS = 500
 MAX_CHUNKS_SCANNED = 5000  # SEARCH_MAX_CHUNKS lowers it (a test does)
 CHUNK_PAGE = 250
 SNIPPET_CHARS = 200
-
-
-def _max_chunks(env: object) -> int:
-    value = str(getattr(env, "SEARCH_MAX_CHUNKS", "") or "")
-    return min(int(value), MAX_CHUNKS_SCANNED) if value.isdecimal() and int(value) > 0 else MAX_CHUNKS_SCANNED
 
 
 async def search(ctx: RequestContext) -> Response:
@@ -46,13 +42,16 @@ async def search(ctx: RequestContext) -> Response:
         logger.error("search: %s", error.operator_message)  # the client gets a plain 503
         raise Problem(503, "Search is unavailable right now; try again later") from None
     best = BestChunks(vector)
+    # SEARCH_MAX_CHUNKS may lower the scan cap, never raise it (0 or unset: the cap).
+    lowered = int_var(ctx.env, "SEARCH_MAX_CHUNKS", MAX_CHUNKS_SCANNED) or MAX_CHUNKS_SCANNED
+    max_chunks = min(lowered, MAX_CHUNKS_SCANNED)
     scanned, truncated = 0, False
     while page:
         best.add((file_id, content, blob) for file_id, _, content, blob in page)
         scanned += len(page)
         if len(page) < CHUNK_PAGE:
             break
-        if scanned >= _max_chunks(ctx.env):
+        if scanned >= max_chunks:
             truncated = True  # said in the answer: these results are not from every file
             break
         last_file, last_index, _, _ = page[-1]

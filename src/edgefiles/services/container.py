@@ -4,6 +4,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from edgefiles.domain.numbers import is_decimal
 from edgefiles.domain.secrets_policy import refusal
 from edgefiles.services.ai import AiService
 from edgefiles.services.cache import MetadataCache
@@ -35,7 +36,7 @@ class Settings:
         max_file_size = int(env.MAX_FILE_SIZE)
         return cls(
             max_file_size=max_file_size,
-            max_form_file_size=min(_int_var(env, "MAX_FORM_FILE_SIZE", DEFAULT_MAX_FORM_FILE_SIZE), max_file_size),
+            max_form_file_size=min(int_var(env, "MAX_FORM_FILE_SIZE", DEFAULT_MAX_FORM_FILE_SIZE), max_file_size),
             allowed_types=frozenset(t.strip() for t in env.ALLOWED_CONTENT_TYPES.split(",") if t.strip()),
             cache_ttl=int(env.CACHE_TTL_SECONDS),
             auth_cache_seconds=int(getattr(env, "AUTH_CACHE_SECONDS", "0")),
@@ -48,9 +49,10 @@ class Settings:
 DEFAULT_MAX_FORM_FILE_SIZE = 32 * 1024 * 1024
 
 
-def _int_var(env: Any, name: str, default: int) -> int:
+def int_var(env: Any, name: str, default: int) -> int:
+    """An optional whole-number var: its value, or `default` when unset or not ASCII digits."""
     value = str(getattr(env, name, "") or "").strip()
-    return int(value) if value.isdecimal() else default
+    return int(value) if is_decimal(value) else default
 
 
 # Secrets already reported by this isolate: one log line each, not one per request.
