@@ -54,6 +54,7 @@ migrate: install
 # for: `make dev TEST_SCHEDULED=1`.
 TEST_SCHEDULED ?= 0
 dev: install migrate
+	scripts/vectorize-index local $(PERSIST_TO)
 	scripts/ensure-dev-vars .dev.vars
 	npm run dev -- --port $(PORT) --persist-to $(PERSIST_TO)$(if $(filter 1,$(TEST_SCHEDULED)), --test-scheduled)
 

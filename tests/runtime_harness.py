@@ -33,6 +33,8 @@ def _node_flags() -> list[str]:
 
 
 NODE_FLAGS = _node_flags()
+# edgefiles' wrangler.toml (and copies of it) search this Vectorize index.
+VECTORIZE_INDEX_LINE = 'index_name = "edgefiles-chunks"'
 START_TIMEOUT_SECONDS = 90
 
 
@@ -80,6 +82,16 @@ class Runtime:
         return self.process.pid
 
     def start(self) -> "Runtime":
+        if VECTORIZE_INDEX_LINE in self.config.read_text():
+            # As `make dev` does: the index exists before the Worker uses it (production's is
+            # created once per account by `scripts/vectorize-index remote`).
+            subprocess.run(
+                [str(ROOT / "scripts" / "vectorize-index"), "local", str(self.persist_to)],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
         self.port = free_port()
         env = {**os.environ, **self.extra_env}
         command = ["node", *NODE_FLAGS, str(CLI), "--config", str(self.config), "--port", str(self.port)]

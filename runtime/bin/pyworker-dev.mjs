@@ -28,6 +28,8 @@ const { values } = parseArgs({
     var: { type: "string", multiple: true, default: [] },
     "zone-plan": { type: "string", default: "free" },
     "workers-plan": { type: "string", default: "paid" },
+    // How long Vectorize mutations take to become visible to queries (production: "a few seconds").
+    "vectorize-delay-ms": { type: "string", default: "2000" },
   },
 });
 
@@ -46,6 +48,12 @@ function requestBodyLimit(plan) {
     throw new ConfigError(`--zone-plan must be one of ${Object.keys(REQUEST_BODY_LIMITS).join(", ")}, got "${plan}"`);
   }
   return REQUEST_BODY_LIMITS[plan];
+}
+
+function vectorizeDelay(text) {
+  const ms = Number(text);
+  if (!/^\d+$/.test(text) || ms > 600_000) throw new ConfigError(`--vectorize-delay-ms must be 0 to 600000, got "${text}"`);
+  return ms;
 }
 
 const KNOWN_STARTUP_ERRORS = [BundleError, ConfigError, StartupError, WorkerLoadError];
@@ -83,6 +91,7 @@ async function main() {
       vars: parseVars(values.var),
       requestBodyLimit: requestBodyLimit(values["zone-plan"]),
       workersPlan: values["workers-plan"],
+      vectorizeDelayMs: vectorizeDelay(values["vectorize-delay-ms"]),
     });
     const stop = async () => {
       await runtime.close();

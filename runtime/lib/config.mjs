@@ -18,7 +18,6 @@ const QUEUE_DEFAULTS = { maxBatchSize: 10, maxBatchTimeout: 5, maxRetries: 3 };
 // declares one still starts: the binding is named in a start-up warning and raises, when used,
 // an error that says so (never a silent AttributeError).
 const NOT_EMULATED = [
-  ["vectorize", "binding", "Vectorize", "VectorizeIndexImpl"],
   ["hyperdrive", "binding", "Hyperdrive", "Hyperdrive"],
   ["mtls_certificates", "binding", "mTLS certificate", "Fetcher"],
   ["services", "binding", "service binding", "Fetcher"],
@@ -157,6 +156,10 @@ export function loadConfig(configPath) {
       className: w.class_name,
       scriptName: w.script_name,
     })),
+    vectorize: list(raw, "vectorize", absolute).map((v) => {
+      if (!v.binding || !v.index_name) throw new ConfigError(`${absolute}: each [[vectorize]] needs a "binding" and an "index_name"`);
+      return { binding: v.binding, indexName: v.index_name };
+    }),
     analyticsEngine: list(raw, "analytics_engine_datasets", absolute).map((d) => ({ binding: d.binding, dataset: d.dataset ?? d.binding })),
     images: raw.images?.binding ? { binding: raw.images.binding } : null,
     versionMetadata: raw.version_metadata?.binding ? { binding: raw.version_metadata.binding } : null,

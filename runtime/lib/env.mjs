@@ -10,6 +10,7 @@ import { D1Database } from "./bindings/d1.mjs";
 import { KvNamespace } from "./bindings/kv.mjs";
 import { WorkerQueue } from "./bindings/queue.mjs";
 import { R2Bucket } from "./bindings/r2.mjs";
+import { VectorizeIndex } from "./bindings/vectorize.mjs";
 import { namedConstructor, wrapBinding } from "./bindings/wrap.mjs";
 
 // Binding names are upper case by convention; other names (then, toJSON, length, ...) are what
@@ -24,7 +25,7 @@ const BRIDGED = [
   ["r2", R2Bucket],
 ];
 
-export function buildEnv({ config, devVars, bridge, persistRoot, python }) {
+export function buildEnv({ config, devVars, bridge, persistRoot, python, vectorizeDelayMs }) {
   const env = { ...config.vars, ...devVars };
   for (const [section, Binding] of BRIDGED) {
     for (const { binding } of config[section]) {
@@ -52,6 +53,10 @@ export function buildEnv({ config, devVars, bridge, persistRoot, python }) {
   );
   for (const namespace of namespaces) env[namespace.binding] = namespace;
   for (const r of config.ratelimits) env[r.binding] = wrapBinding(new Ratelimit(r), { binding: r.binding, type: "Ratelimit" });
+  for (const { binding, indexName } of config.vectorize) {
+    const index = new VectorizeIndex({ indexName, persistRoot, visibilityDelayMs: vectorizeDelayMs });
+    env[binding] = wrapBinding(index, { binding, type: "VectorizeIndexImpl" });
+  }
   for (const { binding, dataset } of config.analyticsEngine) {
     env[binding] = wrapBinding(new AnalyticsEngineDataset({ dataset }), { binding, type: "AnalyticsEngineDataset" });
   }

@@ -77,24 +77,58 @@ export async function applyMigrations(db, { migrationsDir, migrationsTable }) {
     .sort();
   for (const name of pending) {
     const sql = fs.readFileSync(path.join(migrationsDir, name), "utf8");
+    // One batch is one transaction: a migration that fails half way leaves nothing behind and is
+    // not recorded, as with wrangler.
+    const statements = splitSql(sql).map((statement) => db.prepare(statement));
+    statements.push(db.prepare(`INSERT INTO ${migrationsTable} (name) VALUES (?)`).bind(name));
     try {
-      await db.exec(collapse(sql));
+      await db.batch(statements);
     } catch (error) {
       throw new Error(`migration ${name} failed: ${error.message}`);
     }
-    await db.prepare(`INSERT INTO ${migrationsTable} (name) VALUES (?)`).bind(name).run();
   }
   return pending;
 }
 
-// D1's exec() treats each line as a statement; strip comments and join statements onto one line.
-function collapse(sql) {
-  return sql
-    .split("\n")
-    .map((line) => line.replace(/--.*$/, "").trim())
-    .filter(Boolean)
-    .join(" ")
-    .split(/;\s*/)
-    .filter(Boolean)
-    .join(";\n");
+// A migration file's statements. Semicolons end statements except inside quotes, comments and
+// the BEGIN ... END body of a CREATE TRIGGER (where CASE ... END nests).
+export function splitSql(sql) {
+  const statements = [];
+  let current = "";
+  let depth = 0;
+  let i = 0;
+  const isTrigger = () => /^\s*CREATE\s+(TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i.test(current);
+  while (i < sql.length) {
+    const rest = sql.slice(i);
+    const quoted = /^'(?:[^']|'')*'|^"(?:[^"]|"")*"|^`[^`]*`|^\[[^\]]*\]/.exec(rest);
+    if (quoted) {
+      current += quoted[0];
+      i += quoted[0].length;
+      continue;
+    }
+    const comment = /^--[^\n]*|^\/\*[\s\S]*?\*\//.exec(rest);
+    if (comment) {
+      current += " ";
+      i += comment[0].length;
+      continue;
+    }
+    const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest);
+    if (word) {
+      const upper = word[0].toUpperCase();
+      if ((upper === "BEGIN" || upper === "CASE") && isTrigger()) depth += 1;
+      if (upper === "END" && depth > 0) depth -= 1;
+      current += word[0];
+      i += word[0].length;
+      continue;
+    }
+    if (sql[i] === ";" && depth === 0) {
+      if (current.trim()) statements.push(current.trim());
+      current = "";
+    } else {
+      current += sql[i];
+    }
+    i += 1;
+  }
+  if (current.trim()) statements.push(current.trim());
+  return statements;
 }

@@ -4,6 +4,7 @@ import { AssetServer } from "./assets.mjs";
 import { buildBundle, findSdk } from "./bundle.mjs";
 import { ConfigError, loadConfig, loadDevVars } from "./config.mjs";
 import { ExecutionContext, buildEnv } from "./env.mjs";
+import { describeIndex } from "./bindings/vectorize.mjs";
 import { chargeExternalFetch, enforceLimits, LimitError, limitsFor, MESSAGES, Meter } from "./limits.mjs";
 import { log, logError, sinceStart, step } from "./log.mjs";
 import { applyMigrations, startMiniflare } from "./miniflare-host.mjs";
@@ -51,6 +52,7 @@ export async function startRuntime({
   vars = {},
   requestBodyLimit = EDGE_REQUEST_BODY_LIMIT,
   workersPlan = "paid",
+  vectorizeDelayMs,
 }) {
   const config = loadConfig(configPath);
   let limits;
@@ -90,8 +92,10 @@ export async function startRuntime({
     bridge,
     persistRoot,
     python,
+    vectorizeDelayMs,
   });
   if (ai) log(`AI binding ${config.ai.binding}: ${ai.mode}${ai.remote ? "" : " (deterministic, schema-compatible; not a model)"}`);
+  for (const { binding, indexName } of config.vectorize) log(`Vectorize ${binding}: ${describeIndex(persistRoot, indexName)}`);
   for (const { binding, type, section } of config.notEmulated) {
     logError(`⚠ binding "${binding}" (${type}, [${section}]) is declared but not emulated locally: using it raises an error`);
   }

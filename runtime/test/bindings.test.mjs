@@ -1,6 +1,6 @@
 // Binding parity (issue 11, item 6): wrangler.jsonc is read as wrangler reads it; the [assets]
 // binding is a Fetcher serving the same files the asset router serves; Rate Limiting, Analytics
-// Engine, Version Metadata and Images are emulated with workerd's class names (the workers SDK
+// Engine, Version Metadata, Images and Vectorize (vectorize.test.mjs) are emulated with workerd's class names (the workers SDK
 // wraps bindings by them); a declared binding the runtime cannot emulate is named at start-up,
 // presented under its production class name, and raises, when used, an error that says so,
 // instead of being dropped (an AttributeError far from the cause).
@@ -127,13 +127,16 @@ test("Rate Limiting, Analytics Engine, Version Metadata and Images work under pr
   assert.match(seen.too_wide, /width must be a whole number of pixels from 1 to 12000/);
 });
 
-test("a binding that is not emulated is named at start-up and raises on use", async () => {
-  assert.match(worker.output(), /binding "VECTORS" \(Vectorize, \[vectorize\]\) is declared but not emulated locally/);
-  assert.match(worker.output(), /binding "CERT" \(mTLS certificate, \[mtls_certificates\]\)/);
-  assert.doesNotMatch(worker.output(), /"VERSION"|"LIMITER"|"EVENTS"|"IMAGES"/);
-  assert.match(await (await fetch(`${worker.url}/cert`)).text(), /binding "CERT" \(mTLS certificate\) is not emulated by the local runtime/);
+test("a Vectorize index that was never created is named at start-up, and using it says how to create it", async () => {
+  assert.match(worker.output(), /Vectorize VECTORS: index "embeddings" not created yet/);
   const body = await (await fetch(`${worker.url}/vectors`)).json();
   assert.equal(body.declared, true);
-  assert.match(body.error, /binding "VECTORS" \(Vectorize\) is not emulated by the local runtime/);
+  assert.match(body.error, /VECTOR_QUERY_ERROR: vectorize index "embeddings" not found; create it: node runtime\/bin\/vectorize.mjs create embeddings/);
+});
+
+test("a binding that is not emulated is named at start-up and raises on use", async () => {
+  assert.match(worker.output(), /binding "CERT" \(mTLS certificate, \[mtls_certificates\]\) is declared but not emulated locally/);
+  assert.doesNotMatch(worker.output(), /"VERSION"|"LIMITER"|"EVENTS"|"IMAGES"/);
+  assert.match(await (await fetch(`${worker.url}/cert`)).text(), /binding "CERT" \(mTLS certificate\) is not emulated by the local runtime/);
   assert.doesNotMatch(worker.output(), /is used by the Worker but is not declared/);
 });

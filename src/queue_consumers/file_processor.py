@@ -9,6 +9,11 @@ exponential backoff; a permanent one (unreadable input, object gone) -> ack and 
 After max_retries the queue moves the message to the dead-letter queue, whose consumer records
 the file as `failed` with the last error. All D1 writes of a batch go in one DB.batch.
 
+A text file's chunk embeddings go to Vectorize (services/vectors.py) before the batch's D1 write,
+and its chunks' text to D1 with it (for keyword search). A file deleted while it was analysed may
+leave vectors behind; the reconciler deletes the vectors of deleted files again after the grace
+period, and search only returns live files in any case.
+
 The consumer writes nothing to the metadata cache: only finished rows are cached (by the first
 read after they finish), so there is no pending entry to refresh, and no second KV write to a
 key within the second the platform allows one.
@@ -25,6 +30,7 @@ from edgefiles.services.analysis import Analyser
 from edgefiles.services.database import Database
 from edgefiles.services.jobs import FILE_UPLOADED
 from edgefiles.services.metadata import FileRecords
+from edgefiles.services.vectors import ChunkVectors
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +50,7 @@ class FileProcessor:
         self.dead_letter_queue = dead_letter_queue
         self.records = FileRecords(Database(env.DB))
         self.analyser = Analyser(env)
+        self.vectors = ChunkVectors(env.VECTORS)
         self.retry_base = int(getattr(env, "RETRY_BASE_SECONDS", "10"))
 
     async def process_batch(self, batch: Any) -> None:
@@ -80,6 +87,11 @@ class FileProcessor:
             return
         try:
             result = await self.analyser.analyse(file)
+            if result.chunks:
+                # Before the D1 write that completes the file: a failure here retries the message,
+                # and the retry upserts the same ids (derived from file and chunk) again.
+                embeddings = [(index, vector) for index, _, vector in result.chunks]
+                await self.vectors.upsert(file["user_id"], file["id"], embeddings)
         except Exception as error:
             reason = describe_error(error)
             if is_permanent(error):
@@ -95,7 +107,8 @@ class FileProcessor:
                 work.statements.append(self.records.attempt_failed(file["id"], reason, now_iso()))
                 work.retries.append((message, delay))
             return
-        work.statements += self.records.completed(file, result.analysis, result.description, result.chunks, now_iso())
+        chunks = [(index, text) for index, text, _ in result.chunks]
+        work.statements += self.records.completed(file, result.analysis, result.description, chunks, now_iso())
         work.acks.append(message)
 
     async def _dead_letter(self, message: Any, body: dict[str, Any], work: BatchWork) -> None:

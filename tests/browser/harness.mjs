@@ -1,6 +1,6 @@
 // For the browser tests: the project's Worker on the local runtime (its own state directory and
 // port), an API key minted through the admin API, and Debian's Chromium driven by playwright-core.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -34,6 +34,7 @@ export async function startWorker(vars = {}) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const logPath = path.join(ARTIFACTS, "browser-runtime.log");
   const log = fs.openSync(logPath, "w");
+  execFileSync(path.join(ROOT, "scripts", "vectorize-index"), ["local", state], { cwd: ROOT, stdio: "ignore" });
   const args = [...nodeFlagsForJspi(), "runtime/bin/pyworker-dev.mjs", "--port", String(port), "--persist-to", state, "--test-mode"];
   for (const [name, value] of Object.entries({ ADMIN_TOKEN, SIGNING_KEY: "browser-test-signing-key-0123456789abcdef", ...vars })) {
     args.push("--var", `${name}:${value}`);

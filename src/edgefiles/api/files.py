@@ -50,16 +50,16 @@ def public_view(row: dict[str, Any], *, detail: bool = False) -> dict[str, Any]:
 
 
 def _new_row(ctx: RequestContext, *, filename: str, content_type: str, size: int, **extra: Any) -> dict[str, Any]:
-    file_id = str(uuid.uuid4())
+    file_id, now = str(uuid.uuid4()), now_iso()
     return {
         "id": file_id,
         "user_id": ctx.user_id,
         "filename": filename,
-        "r2_key": object_key(ctx.user_id, file_id),
+        "r2_key": object_key(ctx.user_id, file_id, now),
         "content_type": content_type,
         "size_bytes": size,
         "status": "pending",
-        "created_at": (now := now_iso()),
+        "created_at": now,
         "updated_at": now,
         "sha256": extra.get("sha256"),
         "description": extra.get("description"),
@@ -247,10 +247,11 @@ async def list_files(ctx: RequestContext) -> Response:
 
 
 async def delete_file(ctx: RequestContext, file_id: str) -> Response:
-    """The row is marked deleted (and its text removed) first: from then on the file answers
-    404. Removing the object, the cache entries and the stats count follow in parallel; what
-    fails is logged and repaired by the reconciler (unowned objects are deleted, stats
-    re-derived from D1) or expires (cache entries have a TTL)."""
+    """The row is marked deleted (and its text, so its keyword index entries, removed) first:
+    from then on the file answers 404 and no search returns it. Removing the object, the
+    vectors, the cache entries and the stats count follow in parallel; what fails is logged and
+    repaired by the reconciler (it deletes the object and vectors of every deleted row again,
+    and re-derives stats from D1) or expires (cache entries have a TTL)."""
     deleted = await ctx.services.records.mark_deleted(ctx.user_id, file_id, now_iso())
     if deleted is None:
         raise not_found()
@@ -258,6 +259,7 @@ async def delete_file(ctx: RequestContext, file_id: str) -> Response:
         "object delete": ctx.services.storage.delete(deleted.r2_key),
         "cache delete": ctx.services.cache.delete(cache_key(ctx.user_id, file_id)),
         "stats update": ctx.services.stats.record_delete(ctx.user_id, file_id),
+        "vector delete": ctx.services.vectors.delete_files([file_id]),
     }
     if deleted.image_sha256:
         steps["image analysis delete"] = ctx.services.cache.delete(image_cache_key(ctx.user_id, deleted.image_sha256))

@@ -184,12 +184,15 @@ OPENAPI: dict[str, Any] = {
             },
             "SearchResults": {
                 "type": "object",
-                "required": ["query", "results", "truncated"],
+                "required": ["query", "mode", "modes", "results"],
                 "properties": {
                     "query": {"type": "string"},
-                    "truncated": {
-                        "type": "boolean",
-                        "description": "True when the caller has more chunks than one search scans (5,000)",
+                    "mode": {"type": "string", "enum": ["hybrid", "semantic", "keyword"]},
+                    "modes": {
+                        "type": "array",
+                        "items": {"type": "string", "enum": ["keyword", "semantic"]},
+                        "description": "The engines that answered (hybrid answers from keywords alone"
+                        " while the embedding model is unavailable)",
                     },
                     "results": {
                         "type": "array",
@@ -198,7 +201,10 @@ OPENAPI: dict[str, Any] = {
                             "required": ["file", "score", "snippet"],
                             "properties": {
                                 "file": _ref("File"),
-                                "score": {"type": "number"},
+                                "score": {
+                                    "type": "number",
+                                    "description": "Reciprocal rank fusion of the engines' ranks; higher is better",
+                                },
                                 "snippet": {"type": "string"},
                             },
                         },
@@ -347,9 +353,14 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/search": {
             "get": {
-                "summary": "The caller's text files ranked by similarity to a query",
+                "summary": "The caller's text files ranked for a query: semantic (Vectorize), keyword (FTS5) or both",
                 "parameters": [
                     {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+                    {
+                        "name": "mode",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["hybrid", "semantic", "keyword"], "default": "hybrid"},
+                    },
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
                 ],
                 "responses": {"200": _json(_ref("SearchResults"), "Best first"), **_problems(400, 401, 503)},

@@ -1,9 +1,16 @@
-"""/api/search: the caller's text files ranked by semantic similarity to a query.
+"""/api/search: the caller's text files ranked for a query, over every file they have.
 
-The query is embedded with the same model as the files' chunks (EMBEDDING_MODEL); each file
-scores as its best chunk (cosine similarity). Chunks are read and scored a page at a time, so the
-isolate holds one page and one best chunk per file, not the corpus (the scale issue moves search
-to Vectorize; until then at most MAX_CHUNKS_SCANNED chunks are scanned)."""
+Two engines answer, each over the caller's whole corpus and each returning only its best
+candidates, so the Worker's work does not grow with the corpus:
+- semantic: the query's embedding (EMBEDDING_MODEL) against the chunks' vectors in Vectorize,
+  filtered to the caller by the `owner` metadata index;
+- keyword: SQLite FTS5 over the chunks' text in D1 (BM25), restricted to the caller inside the
+  full-text index, so exact names, codes and numbers are found when embeddings miss them.
+`mode=hybrid` (the default) fuses the two lists by reciprocal rank; `semantic` or `keyword` uses
+one. Every hit is joined with the caller's live rows in D1, so a file deleted a moment ago (whose
+vectors Vectorize is still removing) never appears. If the embedding model is unavailable,
+hybrid answers from keywords alone and says so in `modes`; semantic answers 503.
+"""
 
 import logging
 
@@ -15,15 +22,19 @@ from edgefiles.api.responses import json_response
 from edgefiles.domain import validation
 from edgefiles.domain.models import ModelUnavailable
 from edgefiles.domain.problems import Problem
-from edgefiles.domain.vectors import BestChunks
-from edgefiles.services.container import int_var
+from edgefiles.domain.search_index import best_rank_per_file, fuse, keyword_expression
 
 logger = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 500
-MAX_CHUNKS_SCANNED = 5000  # SEARCH_MAX_CHUNKS lowers it (a test does)
-CHUNK_PAGE = 250
+# Chunks asked of each engine: enough to fill the largest page with distinct files most of the
+# time, and within Vectorize's topK (100 without values or full metadata).
+CANDIDATES = 100
 SNIPPET_CHARS = 200
+MODES = ("hybrid", "semantic", "keyword")
+# Extra candidates read from D1, for hits whose file was deleted a moment ago (the largest page
+# plus these stays under D1's 100 bound parameters per statement).
+DELETED_ALLOWANCE = 20
 
 
 async def search(ctx: RequestContext) -> Response:
@@ -33,34 +44,46 @@ async def search(ctx: RequestContext) -> Response:
     if len(query) > MAX_QUERY_CHARS:
         raise Problem(400, f"q is limited to {MAX_QUERY_CHARS} characters")
     limit = validation.page_limit(ctx.query.get("limit"), default=10, maximum=50)
-    page = await ctx.services.records.chunk_page(ctx.user_id, None, CHUNK_PAGE)
-    if not page:
-        return json_response({"query": query, "results": [], "truncated": False})
-    try:
-        [vector] = await ctx.services.ai.embed([query])
-    except ModelUnavailable as error:
-        logger.error("search: %s", error.operator_message)  # the client gets a plain 503
-        raise Problem(503, "Search is unavailable right now; try again later") from None
-    best = BestChunks(vector)
-    # SEARCH_MAX_CHUNKS may lower the scan cap, never raise it (0 or unset: the cap).
-    lowered = int_var(ctx.env, "SEARCH_MAX_CHUNKS", MAX_CHUNKS_SCANNED) or MAX_CHUNKS_SCANNED
-    max_chunks = min(lowered, MAX_CHUNKS_SCANNED)
-    scanned, truncated = 0, False
-    while page:
-        best.add((file_id, content, blob) for file_id, _, content, blob in page)
-        scanned += len(page)
-        if len(page) < CHUNK_PAGE:
-            break
-        if scanned >= max_chunks:
-            truncated = True  # said in the answer: these results are not from every file
-            break
-        last_file, last_index, _, _ = page[-1]
-        page = await ctx.services.records.chunk_page(ctx.user_id, (last_file, last_index), CHUNK_PAGE)
-    ranked = best.top(limit)
-    files = await ctx.services.records.get_many(ctx.user_id, [file_id for file_id, _, _ in ranked])
+    mode = ctx.query.get("mode") or "hybrid"
+    if mode not in MODES:
+        raise Problem(400, f"mode must be one of {', '.join(MODES)}")
+
+    used: list[str] = []
+    snippets: dict[str, str] = {}
+    best_chunk: dict[str, int] = {}
+    rankings = []
+    if mode != "semantic":
+        expression = keyword_expression(ctx.user_id, query)
+        hits = await ctx.services.records.keyword_hits(expression, CANDIDATES) if expression else []
+        for file_id, _, snippet in hits:
+            snippets.setdefault(file_id, snippet[:SNIPPET_CHARS])
+        rankings.append(best_rank_per_file(file_id for file_id, _, _ in hits))
+        used.append("keyword")
+    if mode != "keyword":
+        try:
+            [vector] = await ctx.services.ai.embed([query])
+        except ModelUnavailable as error:
+            logger.error("search: %s", error.operator_message)  # the client gets no internals
+            if mode == "semantic":
+                raise Problem(503, "Semantic search is unavailable right now; try again later") from None
+        else:
+            hits = await ctx.services.vectors.nearest(ctx.user_id, vector, CANDIDATES)
+            for file_id, index, _ in hits:
+                best_chunk.setdefault(file_id, index)
+            rankings.append(best_rank_per_file(file_id for file_id, _, _ in hits))
+            used.append("semantic")
+
+    ranked = fuse(rankings)[: limit + DELETED_ALLOWANCE]
+    files = await ctx.services.records.get_many(ctx.user_id, [file_id for file_id, _ in ranked])
+    top = [(file_id, score) for file_id, score in ranked if file_id in files][:limit]
+    missing = [(file_id, best_chunk[file_id]) for file_id, _ in top if file_id not in snippets]
+    openings = await ctx.services.records.chunk_openings(ctx.user_id, missing, SNIPPET_CHARS)
     results = [
-        {"file": public_view(files[file_id]), "score": round(score, 4), "snippet": content[:SNIPPET_CHARS]}
-        for file_id, score, content in ranked
-        if file_id in files
+        {
+            "file": public_view(files[file_id]),
+            "score": round(score, 6),
+            "snippet": snippets.get(file_id) or openings.get((file_id, best_chunk.get(file_id, -1)), ""),
+        }
+        for file_id, score in top
     ]
-    return json_response({"query": query, "results": results, "truncated": truncated})
+    return json_response({"query": query, "mode": mode, "modes": used, "results": results})

@@ -62,7 +62,7 @@ async def create_upload(ctx: RequestContext) -> Response:
         raise Problem(400, "size must be positive; upload empty files with PUT /api/files/{filename}")
     part_size, part_count = multipart.plan(request.size)
     upload_id, file_id = str(uuid.uuid4()), str(uuid.uuid4())
-    key = object_key(ctx.user_id, file_id)
+    key = object_key(ctx.user_id, file_id, now_iso())
     try:
         r2_upload_id = await ctx.services.storage.create_multipart(
             key, content_type=request.content_type, filename=request.filename, user_id=ctx.user_id

@@ -6,9 +6,23 @@ from edgefiles.domain.numbers import is_decimal
 FINISHED_STATUSES = frozenset({"completed", "failed"})
 
 
-def object_key(user_id: str, file_id: str) -> str:
-    """The R2 key of a file: no segment of it comes from the client."""
-    return f"uploads/{user_id}/{file_id}"
+OBJECT_PREFIX = "objects/"
+# Keys of files stored before objects were partitioned by hour (the reconciler sweeps them once).
+LEGACY_OBJECT_PREFIX = "uploads/"
+
+
+def object_key(user_id: str, file_id: str, created_at: str) -> str:
+    """The R2 key of a file: `objects/<UTC hour it was stored>/<owner>/<file id>`. No segment comes
+    from the client, and keys sort by the hour they were written, so the reconciler finds
+    objects no row owns by listing each hour's prefix once, after it is over (reconciler.py)."""
+    return f"{OBJECT_PREFIX}{hour_partition(created_at)}/{user_id}/{file_id}"
+
+
+def hour_partition(timestamp: str) -> str:
+    """`2026-11-27T19:48:33.123Z` -> `2026-11-27T19` (clock.iso timestamps)."""
+    if len(timestamp) < 13 or timestamp[10] != "T":
+        raise ValueError(f"not an ISO timestamp: {timestamp!r}")
+    return timestamp[:13]
 
 
 def cache_key(user_id: str, file_id: str) -> str:

@@ -13,7 +13,6 @@ from edgefiles.domain.pdf_text import UnsupportedPdf, extract_text
 from edgefiles.domain.processing import PermanentError
 from edgefiles.domain.sniff import TEXT_TYPES
 from edgefiles.domain.text_chunks import chunk_text
-from edgefiles.domain.vectors import pack
 from edgefiles.services.ai import AiService
 
 logger = logging.getLogger(__name__)
@@ -30,7 +29,7 @@ IMAGE_CACHE_TTL = 30 * 24 * 3600
 class Analysis:
     analysis: dict[str, Any]
     description: str | None = None
-    chunks: list[tuple[int, str, bytes]] = field(default_factory=list)
+    chunks: list[tuple[int, str, list[float]]] = field(default_factory=list)  # (index, text, embedding)
 
 
 def decode_text(data: bytes, truncated: bool) -> str:
@@ -87,7 +86,7 @@ class Analyser:
         summary = await self._ai.summarize(text[:SUMMARY_INPUT_CHARS])
         pieces = chunk_text(text)
         vectors = await self._ai.embed(pieces)
-        chunks = [(i, piece, pack(vector)) for i, (piece, vector) in enumerate(zip(pieces, vectors, strict=True))]
+        chunks = [(i, piece, vector) for i, (piece, vector) in enumerate(zip(pieces, vectors, strict=True))]
         return Analysis({"kind": kind, "summary": summary, "chunks": len(chunks)}, chunks=chunks)
 
     async def _image(self, file: dict[str, Any]) -> Analysis:

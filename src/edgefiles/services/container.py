@@ -15,6 +15,7 @@ from edgefiles.services.metadata import FileRecords
 from edgefiles.services.stats import UserStatsClient
 from edgefiles.services.storage import FileStorage
 from edgefiles.services.uploads import UploadRecords
+from edgefiles.services.vectors import ChunkVectors
 
 logger = logging.getLogger(__name__)
 
@@ -85,3 +86,4 @@ class Services:
         self.cache = MetadataCache(env.CACHE, self.settings.cache_ttl)
         self.jobs = JobQueue(env.QUEUE)
         self.stats = UserStatsClient(env.USER_STATS)
+        self.vectors = ChunkVectors(env.VECTORS)

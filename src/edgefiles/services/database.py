@@ -12,6 +12,7 @@ EXPECTED_MIGRATIONS = (
     "0002_api_keys_and_uploads.sql",
     "0003_processing.sql",
     "0004_purge_deleted_text.sql",
+    "0005_search_indexes_and_bounded_repair.sql",
 )
 
 # Statements are prepared once per isolate: prepare() is pure and bind() returns a new statement,

@@ -86,7 +86,7 @@ class FileRecords:
                     "UPDATE files SET deleted_at = ?, updated_at = ?, ai_analysis = NULL, description = NULL,"
                     " last_error = NULL WHERE id = ? AND user_id = ? AND deleted_at IS NULL RETURNING r2_key"
                 ).bind(now, now, file_id, user_id),
-                self._db.prepare("DELETE FROM file_chunks WHERE file_id = ? AND user_id = ?").bind(file_id, user_id),
+                self._db.prepare("DELETE FROM chunks WHERE file_id = ? AND user_id = ?").bind(file_id, user_id),
             ]
         )
         if not marked.results:
@@ -102,7 +102,7 @@ class FileRecords:
         file: dict[str, Any],
         analysis: dict[str, Any],
         description: str | None,
-        chunks: list[tuple[int, str, bytes]],
+        chunks: list[tuple[int, str]],
         now: str,
     ) -> list[Any]:
         statements = [
@@ -110,14 +110,14 @@ class FileRecords:
                 "UPDATE files SET status = 'completed', ai_analysis = ?, description = COALESCE(description, ?),"
                 " last_error = NULL, updated_at = ? WHERE id = ? AND status = 'pending' AND deleted_at IS NULL"
             ).bind(json.dumps(analysis), description, now, file["id"]),
-            self._db.prepare("DELETE FROM file_chunks WHERE file_id = ?").bind(file["id"]),
+            self._db.prepare("DELETE FROM chunks WHERE file_id = ?").bind(file["id"]),
         ]
         # Only for a file still live: one deleted while it was being analysed keeps no text.
         insert = self._db.prepare(
-            "INSERT INTO file_chunks (file_id, user_id, chunk_index, content, embedding) SELECT ?, ?, ?, ?, ?"
+            "INSERT INTO chunks (file_id, user_id, chunk_index, content) SELECT ?, ?, ?, ?"
             " WHERE EXISTS (SELECT 1 FROM files WHERE id = ? AND deleted_at IS NULL)"
         )
-        statements += [insert.bind(file["id"], file["user_id"], i, text, blob, file["id"]) for i, text, blob in chunks]
+        statements += [insert.bind(file["id"], file["user_id"], i, text, file["id"]) for i, text in chunks]
         return statements
 
     def failed(self, file_id: str, reason: str, now: str) -> Any:
@@ -137,27 +137,38 @@ class FileRecords:
         row = await self._db.prepare("SELECT last_error FROM files WHERE id = ?").bind(file_id).first()
         return None if row is None else row["last_error"]
 
-    async def chunk_page(
-        self, user_id: str, after: tuple[str, int] | None, size: int
-    ) -> list[tuple[str, int, str, bytes]]:
-        """One page of the caller's searchable chunks, in (file, index) order after `after`:
-        [(file_id, chunk_index, content, embedding)]. The embedding comes as hex text: D1 hands a
-        BLOB over as an array of numbers, which the SDK would turn into a Python list of ints."""
-        file_id, index = after or ("", -1)
+    async def keyword_hits(self, expression: str, limit: int) -> list[tuple[str, int, str]]:
+        """Chunks matching an FTS5 expression (domain.search_index.keyword_expression, which
+        restricts it to one owner), best BM25 first: [(file_id, chunk_index, snippet)]."""
         result = (
             await self._db.prepare(
-                "SELECT c.file_id, c.chunk_index, c.content, hex(c.embedding) AS embedding FROM file_chunks c"
-                " JOIN files f ON f.id = c.file_id WHERE c.user_id = ? AND f.user_id = ? AND f.deleted_at IS NULL"
-                " AND (c.file_id > ? OR (c.file_id = ? AND c.chunk_index > ?))"
-                " ORDER BY c.file_id, c.chunk_index LIMIT ?"
+                "SELECT c.file_id, c.chunk_index, snippet(chunk_text, 1, '', '', '…', 32) AS snippet"
+                " FROM chunk_text JOIN chunks c ON c.id = chunk_text.rowid"
+                " WHERE chunk_text MATCH ? ORDER BY bm25(chunk_text) LIMIT ?"
             )
-            .bind(user_id, user_id, file_id, file_id, index, size)
+            .bind(expression, limit)
             .all()
         )
-        return [
-            (row["file_id"], row["chunk_index"], row["content"], bytes.fromhex(row["embedding"]))
-            for row in result.results
-        ]
+        return [(row["file_id"], row["chunk_index"], row["snippet"]) for row in result.results]
+
+    async def chunk_openings(
+        self, user_id: str, chunks: list[tuple[str, int]], chars: int
+    ) -> dict[tuple[str, int], str]:
+        """The first `chars` characters of each of the caller's chunks named."""
+        openings: dict[tuple[str, int], str] = {}
+        for start in range(0, len(chunks), 40):  # D1 binds at most 100 parameters per statement
+            part = chunks[start : start + 40]
+            pairs = ", ".join("(?, ?)" for _ in part)
+            result = (
+                await self._db.prepare(
+                    "SELECT file_id, chunk_index, substr(content, 1, ?) AS opening FROM chunks"  # noqa: S608
+                    f" WHERE user_id = ? AND (file_id, chunk_index) IN (VALUES {pairs})"
+                )
+                .bind(chars, user_id, *[value for pair in part for value in pair])
+                .all()
+            )
+            openings |= {(row["file_id"], row["chunk_index"]): row["opening"] for row in result.results}
+        return openings
 
     async def get_many(self, user_id: str, file_ids: list[str]) -> dict[str, dict[str, Any]]:
         if not file_ids:
