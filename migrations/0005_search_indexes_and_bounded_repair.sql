@@ -32,6 +32,11 @@ CREATE TABLE legacy_chunk_vectors (
     embedding BLOB NOT NULL,
     PRIMARY KEY (file_id, chunk_index)
 );
+-- How many vectors a file has in Vectorize, written before they are (the consumer), so deleting a
+-- file can delete exactly its vectors, even when it was deleted while being analysed.
+ALTER TABLE files ADD COLUMN chunk_count INTEGER;
+UPDATE files SET chunk_count = (SELECT COUNT(*) FROM file_chunks c WHERE c.file_id = files.id)
+    WHERE id IN (SELECT file_id FROM file_chunks);
 INSERT INTO chunks (file_id, user_id, chunk_index, content)
     SELECT c.file_id, c.user_id, c.chunk_index, c.content FROM file_chunks c
     JOIN files f ON f.id = c.file_id WHERE f.deleted_at IS NULL;

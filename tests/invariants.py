@@ -1,6 +1,7 @@
 """The invariants that must hold after any failure, read straight from the state miniflare
 persists (read-only SQLite), independently of the application's own code."""
 
+import json
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ def database(state: Path, kind: str) -> sqlite3.Connection:
 @dataclass
 class Snapshot:
     live_rows: dict[str, tuple[str, int, str]]  # r2_key -> (user_id, size_bytes, status)
-    objects: dict[str, int]  # r2 key under uploads/ -> size
+    objects: dict[str, int]  # r2 key of a file (objects/..., or uploads/... from before) -> size
 
     @classmethod
     def read(cls, state: Path) -> "Snapshot":
@@ -24,7 +25,9 @@ class Snapshot:
             rows = d1.execute("SELECT r2_key, user_id, size_bytes, status FROM files WHERE deleted_at IS NULL")
             live = {key: (user, size, status) for key, user, size, status in rows}
         with closing(database(state, "r2")) as r2:
-            objects = dict(r2.execute("SELECT key, size FROM _mf_objects WHERE key LIKE 'uploads/%'"))
+            objects = dict(
+                r2.execute("SELECT key, size FROM _mf_objects WHERE key LIKE 'objects/%' OR key LIKE 'uploads/%'")
+            )
         return cls(live, objects)
 
     def rows_without_objects(self) -> list[str]:
@@ -39,3 +42,34 @@ class Snapshot:
     def totals(self, user_id: str) -> tuple[int, int]:
         sizes = [size for user, size, _ in self.live_rows.values() if user == user_id]
         return len(sizes), sum(sizes)
+
+
+def owner(key: str) -> str:
+    """The user a file's R2 key belongs to: objects/<hour>/<user>/<file> (uploads/<user>/<file>
+    before keys were partitioned by hour)."""
+    parts = key.split("/")
+    return parts[2] if parts[0] == "objects" else parts[1]
+
+
+def reconciler_behind(state: Path) -> list[str]:
+    """The reconciler steps whose cursors have not reached the newest row they walk (each run
+    does a bounded amount, so a backlog takes several runs)."""
+    with closing(database(state, "d1")) as d1:
+        cursors = {step: json.loads(value) for step, value in d1.execute("SELECT step, cursor FROM reconciler_cursors")}
+        newest_change = d1.execute(
+            "SELECT updated_at, id FROM files ORDER BY updated_at DESC, id DESC LIMIT 1"
+        ).fetchone()
+        newest_delete = d1.execute(
+            "SELECT deleted_at, id FROM files WHERE deleted_at IS NOT NULL ORDER BY deleted_at DESC, id DESC LIMIT 1"
+        ).fetchone()
+        pending = d1.execute("SELECT COUNT(*) FROM files WHERE status = 'pending' AND deleted_at IS NULL").fetchone()
+    behind = []
+    stats = cursors.get("stats")
+    if newest_change and (stats is None or stats["rebuild"] or (stats["at"], stats["id"]) < tuple(newest_change)):
+        behind.append("stats")
+    purge = cursors.get("purge")
+    if newest_delete and (purge is None or (purge["at"], purge["id"]) < tuple(newest_delete)):
+        behind.append("purge")
+    if pending[0]:
+        behind.append("pending")
+    return behind

@@ -172,6 +172,19 @@ class Runtime:
         reply.raise_for_status()
         return reply.json()
 
+    def reconcile_until_caught_up(self, at_ms: int | None = None, runs: int = 300) -> int:
+        """Runs the cron handler (as of `at_ms`) until the reconciler's stats and purge cursors
+        have reached the newest rows: each run does a fixed budget of work, so a backlog left by
+        earlier tests takes several. Returns how many runs it took."""
+        from invariants import reconciler_behind
+
+        for run in range(1, runs + 1):
+            params = {} if at_ms is None else {"time": str(at_ms)}
+            self.client.get("/__scheduled", params=params).raise_for_status()
+            if not {"stats", "purge"} & set(reconciler_behind(self.persist_to)):
+                return run
+        raise AssertionError(f"the reconciler was still behind after {runs} runs")
+
     def send_to_queue(self, binding: str, body: dict[str, Any]) -> None:
         self.client.post(f"/__runtime/queues/{binding}", json=body).raise_for_status()
 

@@ -49,6 +49,12 @@ test("an [assets] binding is read", () => {
   assert.equal(loadConfig(configWith('[assets]\ndirectory = "public"\nbinding = "ASSETS"\n')).assets.binding, "ASSETS");
 });
 
+test("[[vectorize]] bindings are read with their index; one without an index_name is refused", () => {
+  const config = loadConfig(configWith('[[vectorize]]\nbinding = "VECTORS"\nindex_name = "docs"\n'));
+  assert.deepEqual(config.vectorize, [{ binding: "VECTORS", indexName: "docs" }]);
+  assert.throws(() => loadConfig(configWith('[[vectorize]]\nbinding = "VECTORS"\n')), /needs a "binding" and an "index_name"/);
+});
+
 test("bindings the runtime cannot emulate are listed, not dropped", () => {
   const config = loadConfig(
     configWith('[[vectorize]]\nbinding = "VECTORS"\nindex_name = "i"\n[browser]\nbinding = "BROWSER"\n'),
@@ -56,7 +62,6 @@ test("bindings the runtime cannot emulate are listed, not dropped", () => {
   assert.deepEqual(
     config.notEmulated.map((b) => [b.binding, b.type, b.className]),
     [
-      ["VECTORS", "Vectorize", "VectorizeIndexImpl"],
       ["BROWSER", "Browser Rendering", "Fetcher"],
     ],
   );

@@ -88,8 +88,10 @@ class FileProcessor:
         try:
             result = await self.analyser.analyse(file)
             if result.chunks:
-                # Before the D1 write that completes the file: a failure here retries the message,
-                # and the retry upserts the same ids (derived from file and chunk) again.
+                # The count first (so a delete, or the reconciler after it, knows which vectors to
+                # remove), then the vectors, both before the D1 write that completes the file: a
+                # failure here retries the message, which upserts the same ids again.
+                await self.records.vectors_written(file["id"], len(result.chunks)).run()
                 embeddings = [(index, vector) for index, _, vector in result.chunks]
                 await self.vectors.upsert(file["user_id"], file["id"], embeddings)
         except Exception as error:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from api_client import User, UserFactory, upload
-from invariants import Snapshot
+from invariants import Snapshot, owner
 from runtime_harness import Runtime, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -77,18 +77,17 @@ SITES = [
 
 
 def check_invariants(runtime: Runtime, user: User) -> None:
-    prefix = f"uploads/{user.user_id}/"
     runtime.client.get("/__scheduled").raise_for_status()
 
     def settled() -> Snapshot | None:
         snapshot = Snapshot.read(runtime.persist_to)
-        return None if any(key.startswith(prefix) for key in snapshot.pending()) else snapshot
+        return None if any(owner(key) == user.user_id for key in snapshot.pending()) else snapshot
 
     wait_for(settled, timeout=60, what="the user's files to leave pending")
-    runtime.client.get("/__scheduled").raise_for_status()
+    runtime.reconcile_until_caught_up()
     snapshot = Snapshot.read(runtime.persist_to)
-    assert [k for k in snapshot.rows_without_objects() if k.startswith(prefix)] == []
-    assert [k for k in snapshot.objects_without_rows() if k.startswith(prefix)] == []
+    assert [k for k in snapshot.rows_without_objects() if owner(k) == user.user_id] == []
+    assert [k for k in snapshot.objects_without_rows() if owner(k) == user.user_id] == []
     stats = user.client.get("/api/stats").json()
     assert (stats["upload_count"], stats["total_bytes"]) == snapshot.totals(user.user_id)
 

@@ -19,7 +19,7 @@ import pytest
 
 from api_client import ADMIN_TOKEN, SIGNING_KEY, User, UserFactory, now_ms, queue_calls, settled, upload
 from edgefiles.domain.signing import sign
-from invariants import Snapshot, database
+from invariants import Snapshot, database, owner
 from runtime_harness import ROOT, Runtime, running, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -513,7 +513,7 @@ def test_a_client_that_disconnects_leaves_nothing_and_no_traceback(
     health_answers(edgefiles)
     assert user.client.get("/api/files").json()["items"] == []
     snapshot = Snapshot.read(edgefiles.persist_to)
-    assert not [key for key in snapshot.objects if key.startswith(f"uploads/{user.user_id}/")]
+    assert not [key for key in snapshot.objects if owner(key) == user.user_id]
     log = edgefiles.log_text()[log_before:]
     assert "Unhandled exception" not in log
     assert "unhandled error" not in log

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from api_client import User, UserFactory
-from invariants import Snapshot
+from invariants import Snapshot, owner
 from runtime_harness import Runtime, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -75,16 +75,16 @@ def test_mixed_load_has_no_unexpected_errors_and_keeps_the_invariants(edgefiles:
     assert [key for key in outcomes if key[1] != "ok"] == []
 
     edgefiles.client.get("/__scheduled").raise_for_status()
-    prefixes = tuple(f"uploads/{a.user_id}/" for a in accounts)
+    users_ = {a.user_id for a in accounts}
     wait_for(
-        lambda: not [k for k in Snapshot.read(edgefiles.persist_to).pending() if k.startswith(prefixes)],
+        lambda: not [k for k in Snapshot.read(edgefiles.persist_to).pending() if owner(k) in users_],
         timeout=120,
         what="processing to catch up",
     )
-    edgefiles.client.get("/__scheduled").raise_for_status()
+    edgefiles.reconcile_until_caught_up()
     snapshot = Snapshot.read(edgefiles.persist_to)
-    assert [k for k in snapshot.rows_without_objects() if k.startswith(prefixes)] == []
-    assert [k for k in snapshot.objects_without_rows() if k.startswith(prefixes)] == []
+    assert [k for k in snapshot.rows_without_objects() if owner(k) in users_] == []
+    assert [k for k in snapshot.objects_without_rows() if owner(k) in users_] == []
     for account in accounts:
         stats = account.client.get("/api/stats").json()
         assert (stats["upload_count"], stats["total_bytes"]) == snapshot.totals(account.user_id)

@@ -6,7 +6,6 @@ import pytest
 from edgefiles.domain.pdf_text import UnsupportedPdf, extract_text
 from edgefiles.domain.processing import PermanentError, describe_error, is_permanent, retry_delay
 from edgefiles.domain.text_chunks import chunk_text
-from edgefiles.domain.vectors import BestChunks, cosine, pack, rank_files, unpack
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -29,39 +28,15 @@ def test_chunks_pack_paragraphs_and_split_long_ones() -> None:
     assert " ".join(chunks[1:]).split() == ["word"] * 500
 
 
+def test_vectorize_errors_that_repeat_on_every_attempt_are_permanent() -> None:
+    dims = 'Error: VECTOR_UPSERT_ERROR (code = 40012): invalid vector for id="f:0", expected 768 dimensions'
+    assert is_permanent(RuntimeError(dims))
+    assert not is_permanent(RuntimeError("VECTOR_UPSERT_ERROR (code = 40041): Too Many Requests"))
+
+
 def test_chunks_are_capped() -> None:
     assert len(chunk_text("x " * 100_000, max_chars=100, max_chunks=5)) == 5
     assert chunk_text("   \n\n  ") == []
-
-
-def test_vectors_round_trip_as_float32() -> None:
-    blob = pack([0.5, -1.0, 0.25])
-    assert len(blob) == 12
-    assert list(unpack(blob)) == [0.5, -1.0, 0.25]
-
-
-def test_cosine_and_ranking() -> None:
-    assert cosine([1, 0], [1, 0]) == pytest.approx(1)
-    assert cosine([1, 0], [0, 1]) == pytest.approx(0)
-    assert cosine([0, 0], [1, 1]) == 0
-    chunks = [
-        ("a", "a1", pack([1, 0, 0])),
-        ("b", "b1", pack([0, 1, 0])),
-        ("a", "a2", pack([0.9, 0.1, 0])),
-        ("c", "c1", pack([0.7, 0.7, 0])),
-    ]
-    ranked = rank_files([1, 0, 0], chunks, limit=2)
-    assert [(file_id, content) for file_id, _, content in ranked] == [("a", "a1"), ("c", "c1")]
-
-
-def test_ranking_page_by_page_equals_ranking_at_once_and_skips_other_dimensions() -> None:
-    chunks = [(f"f{i % 7}", f"c{i}", pack([i % 5, (i * 3) % 11, 1])) for i in range(60)]
-    chunks.append(("odd", "from another model", pack([1, 0])))
-    best = BestChunks([1, 2, 3])
-    for start in range(0, len(chunks), 8):
-        best.add(chunks[start : start + 8])
-    assert best.top(10) == rank_files([1, 2, 3], chunks, limit=10)
-    assert "odd" not in [file_id for file_id, _, _ in best.top(10)]
 
 
 def _pdf(content: bytes, flate: bool = True) -> bytes:

@@ -384,7 +384,8 @@ def test_item7_migration_purges_text_of_files_deleted_before() -> None:
 
 def _check_purge(db: sqlite3.Connection) -> None:
     migrations = sorted((ROOT / "migrations").glob("*.sql"))
-    for path in migrations[:-1]:
+    purge = next(i for i, path in enumerate(migrations) if path.name == "0004_purge_deleted_text.sql")
+    for path in migrations[:purge]:
         db.executescript(path.read_text())
     columns = "id, user_id, filename, r2_key, content_type, size_bytes, status, created_at, updated_at"
     for file_id, deleted in (("gone", "2026-01-02"), ("kept", None)):
@@ -394,7 +395,27 @@ def _check_purge(db: sqlite3.Connection) -> None:
             (file_id, f"k/{file_id}", '{"summary": "secret"}', "private note", deleted),
         )
         db.execute("INSERT INTO file_chunks VALUES (?, 'u', 0, 'secret text', x'00')", (file_id,))
-    db.executescript(migrations[-1].read_text())
+    db.executescript(migrations[purge].read_text())
     rows = dict(db.execute("SELECT id, coalesce(ai_analysis, '') || coalesce(description, '') FROM files"))
     assert rows == {"gone": "", "kept": '{"summary": "secret"}private note'}
     assert [row[0] for row in db.execute("SELECT file_id FROM file_chunks")] == ["kept"]
+
+
+def test_migration_0005_keeps_live_chunks_searchable_and_queues_their_embeddings_for_vectorize() -> None:
+    with closing(sqlite3.connect(":memory:")) as db:
+        migrations = sorted((ROOT / "migrations").glob("*.sql"))
+        for path in migrations[:4]:
+            db.executescript(path.read_text())
+        columns = "id, user_id, filename, r2_key, content_type, size_bytes, status, created_at, updated_at, deleted_at"
+        for file_id, deleted in (("live", None), ("dead", "2026-01-02")):
+            values = "?, 'u', 'n', ?, 'text/plain', 1, 'completed', '2026', '2026', ?"
+            db.execute(f"INSERT INTO files ({columns}) VALUES ({values})", (file_id, f"k/{file_id}", deleted))  # noqa: S608
+            for index in range(3):
+                db.execute("INSERT INTO file_chunks VALUES (?, 'u', ?, 'zebra text', x'0000803f')", (file_id, index))
+        db.executescript(migrations[4].read_text())
+        assert db.execute("SELECT id, chunk_count FROM files ORDER BY id").fetchall() == [("dead", 3), ("live", 3)]
+        assert db.execute("SELECT DISTINCT file_id FROM chunks").fetchall() == [("live",)]
+        assert db.execute("SELECT COUNT(*) FROM legacy_chunk_vectors WHERE file_id = 'live'").fetchone() == (3,)
+        assert db.execute("SELECT COUNT(*) FROM legacy_chunk_vectors WHERE file_id = 'dead'").fetchone() == (0,)
+        found = db.execute("SELECT COUNT(*) FROM chunk_text WHERE chunk_text MATCH 'owner:u75 AND zebra'").fetchone()
+        assert found == (3,)

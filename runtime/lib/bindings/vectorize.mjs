@@ -407,13 +407,28 @@ export class VectorizeIndex {
       return { id, values: Float32Array.from(array), namespace: namespace ?? undefined, metadata: metadata ?? undefined };
     });
     const unique = seen.size === checked.length ? checked : [...new Map(checked.map((v) => [v.id, v])).values()];
-    return { mutationId: store.enqueue(kind, unique, this.settings.visibilityDelayMs) };
+    return { mutationId: this.#enqueue(store, kind, unique) };
+  }
+
+  // The service applies mutations in the background; so does this, once each is due (reads
+  // apply whatever is due first, so a read never sees less than a timer would have applied).
+  #enqueue(store, kind, payload) {
+    const { visibilityDelayMs } = this.settings;
+    const mutationId = store.enqueue(kind, payload, visibilityDelayMs);
+    setTimeout(() => {
+      try {
+        store.applyDue();
+      } catch {
+        // The store was closed (the runtime is stopping); the next open applies it.
+      }
+    }, visibilityDelayMs + 1).unref();
+    return mutationId;
   }
 
   async deleteByIds(ids) {
     const store = this.#store("VECTOR_DELETE");
     checkIds("VECTOR_DELETE", ids);
-    return { mutationId: store.enqueue("delete", [...ids], this.settings.visibilityDelayMs) };
+    return { mutationId: this.#enqueue(store, "delete", [...ids]) };
   }
 
   async getByIds(ids) {

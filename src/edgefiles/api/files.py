@@ -259,7 +259,7 @@ async def delete_file(ctx: RequestContext, file_id: str) -> Response:
         "object delete": ctx.services.storage.delete(deleted.r2_key),
         "cache delete": ctx.services.cache.delete(cache_key(ctx.user_id, file_id)),
         "stats update": ctx.services.stats.record_delete(ctx.user_id, file_id),
-        "vector delete": ctx.services.vectors.delete_files([file_id]),
+        "vector delete": ctx.services.vectors.delete_files([(file_id, deleted.chunk_count)]),
     }
     if deleted.image_sha256:
         steps["image analysis delete"] = ctx.services.cache.delete(image_cache_key(ctx.user_id, deleted.image_sha256))

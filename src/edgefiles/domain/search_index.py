@@ -2,8 +2,8 @@
 how the two ranked lists become one. Pure: the Worker and the CPython unit tests share it.
 
 - Vectorize ids are derived from the file and the chunk (`<file id>:<chunk index>`), so a retried
-  consumer upserts the same ids, and a file's vectors can be deleted without asking the index
-  which it has: a file has at most MAX_CHUNKS of them.
+  consumer upserts the same ids, and a file's vectors are deleted by naming them: ids 0 to its
+  chunk count - 1 (at most text_chunks.MAX_CHUNKS, which keeps the longest id at 39 bytes of the 64 allowed).
 - A keyword query is an FTS5 expression: the owner's token AND any of the user's words, each
   word quoted as a phrase (FTS5 tokenises it as it tokenised the text, so "INV-2026-0042" matches
   those three tokens in a row and no operator syntax from the user is ever interpreted).
@@ -14,8 +14,6 @@ how the two ranked lists become one. Pure: the Worker and the CPython unit tests
 
 import re
 from collections.abc import Iterable, Sequence
-
-from edgefiles.domain.text_chunks import MAX_CHUNKS
 
 RRF_K = 60
 MAX_QUERY_WORDS = 16
@@ -33,11 +31,6 @@ def parse_vector_id(value: str) -> tuple[str, int] | None:
     if not file_id or not index.isascii() or not index.isdigit():
         return None
     return file_id, int(index)
-
-
-def file_vector_ids(file_id: str) -> list[str]:
-    """Every id a file's vectors can have (deleting one that does not exist is harmless)."""
-    return [vector_id(file_id, index) for index in range(MAX_CHUNKS)]
 
 
 def owner_token(user_id: str) -> str:

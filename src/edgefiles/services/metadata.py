@@ -14,6 +14,7 @@ _SELECT = (
 class DeletedFile:
     r2_key: str
     image_sha256: str | None  # the digest its image analysis was cached under, if any
+    chunk_count: int  # vectors it may have in Vectorize
 
 
 class FileRecords:
@@ -84,7 +85,8 @@ class FileRecords:
                 ).bind(file_id, user_id),
                 self._db.prepare(
                     "UPDATE files SET deleted_at = ?, updated_at = ?, ai_analysis = NULL, description = NULL,"
-                    " last_error = NULL WHERE id = ? AND user_id = ? AND deleted_at IS NULL RETURNING r2_key"
+                    " last_error = NULL WHERE id = ? AND user_id = ? AND deleted_at IS NULL"
+                    " RETURNING r2_key, chunk_count"
                 ).bind(now, now, file_id, user_id),
                 self._db.prepare("DELETE FROM chunks WHERE file_id = ? AND user_id = ?").bind(file_id, user_id),
             ]
@@ -92,7 +94,8 @@ class FileRecords:
         if not marked.results:
             return None
         digest = before.results[0]["image_sha256"] if before.results else None
-        return DeletedFile(marked.results[0]["r2_key"], digest if isinstance(digest, str) else None)
+        row = marked.results[0]
+        return DeletedFile(row["r2_key"], digest if isinstance(digest, str) else None, row["chunk_count"] or 0)
 
     # Statements for the queue consumer, which writes a whole batch in one DB.batch. Each update
     # applies only to a file still `pending`, so a late or duplicate delivery changes nothing.
@@ -119,6 +122,13 @@ class FileRecords:
         )
         statements += [insert.bind(file["id"], file["user_id"], i, text, file["id"]) for i, text in chunks]
         return statements
+
+    def vectors_written(self, file_id: str, chunk_count: int) -> Any:
+        """Recorded before a file's vectors are upserted, whatever the file's state: a deleted
+        file's vectors are then always known to the reconciler, which deletes them again."""
+        return self._db.prepare("UPDATE files SET chunk_count = MAX(COALESCE(chunk_count, 0), ?) WHERE id = ?").bind(
+            chunk_count, file_id
+        )
 
     def failed(self, file_id: str, reason: str, now: str) -> Any:
         return self._db.prepare(
@@ -194,40 +204,129 @@ class FileRecords:
 
 
 class FileAudit:
-    """The reconciler's queries: which objects have live rows, what each user really has."""
+    """The reconciler's queries. Each is one statement, whatever the number of keys or ids it
+    asks about (they are passed as one JSON array and read with json_each), and each reads an
+    index range no larger than its LIMIT, so a run's cost is fixed by its budget."""
 
     def __init__(self, db: Any) -> None:
         self._db = db
 
-    async def live_keys(self, keys: list[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(keys), 90):  # D1 binds at most 100 parameters per statement
-            part = keys[start : start + 90]
-            placeholders = ", ".join("?" for _ in part)
-            result = (
-                await self._db.prepare(
-                    f"SELECT r2_key FROM files WHERE deleted_at IS NULL AND r2_key IN ({placeholders})"  # noqa: S608
-                )
-                .bind(*part)
-                .all()
-            )
-            found |= {row["r2_key"] for row in result.results}
-        return found
-
-    async def users_changed_since(self, cutoff: str) -> list[str]:
-        result = await self._db.prepare("SELECT DISTINCT user_id FROM files WHERE updated_at >= ?").bind(cutoff).all()
-        return [row["user_id"] for row in result.results]
-
-    async def live_files(self, user_id: str) -> list[dict[str, Any]]:
+    async def unowned_keys(self, keys: list[str]) -> list[str]:
+        """The keys no live file row points at."""
+        if not keys:
+            return []
         result = (
             await self._db.prepare(
-                "SELECT id AS file_id, size_bytes, content_type, created_at FROM files"
-                " WHERE user_id = ? AND deleted_at IS NULL"
+                "SELECT j.value AS r2_key FROM json_each(?) j WHERE NOT EXISTS"
+                " (SELECT 1 FROM files f WHERE f.r2_key = j.value AND f.deleted_at IS NULL)"
             )
-            .bind(user_id)
+            .bind(json.dumps(keys))
+            .all()
+        )
+        return [row["r2_key"] for row in result.results]
+
+    async def touch_pending(self, file_ids: list[str], now: str) -> None:
+        """Moves re-enqueued files to the back of the pending scan."""
+        await (
+            self._db.prepare(
+                "UPDATE files SET updated_at = ? WHERE status = 'pending' AND id IN (SELECT value FROM json_each(?))"
+            )
+            .bind(now, json.dumps(file_ids))
+            .run()
+        )
+
+    async def deleted_after(self, after: tuple[str, str], before: str, limit: int) -> list[dict[str, Any]]:
+        """Deleted files in (deleted_at, id) order after `after`, deleted before `before`."""
+        result = (
+            await self._db.prepare(
+                "SELECT id, r2_key, COALESCE(chunk_count, 0) AS chunk_count, deleted_at FROM files"
+                " WHERE deleted_at IS NOT NULL AND (deleted_at, id) > (?, ?) AND deleted_at < ?"
+                " ORDER BY deleted_at, id LIMIT ?"
+            )
+            .bind(after[0], after[1], before, limit)
             .all()
         )
         return [dict(row) for row in result.results]
+
+    async def changed_after(self, after: tuple[str, str], before: str, limit: int) -> list[dict[str, Any]]:
+        """Rows in (updated_at, id) order after `after` that changed before `before`."""
+        result = (
+            await self._db.prepare(
+                "SELECT updated_at, id, user_id FROM files WHERE (updated_at, id) > (?, ?) AND updated_at < ?"
+                " ORDER BY updated_at, id LIMIT ?"
+            )
+            .bind(after[0], after[1], before, limit)
+            .all()
+        )
+        return [dict(row) for row in result.results]
+
+    async def live_totals(self, user_id: str) -> tuple[int, int]:
+        """A user's live file count and bytes (read from the files_user_live index alone)."""
+        row = (
+            await self._db.prepare(
+                "SELECT COUNT(*) AS n, COALESCE(SUM(size_bytes), 0) AS total FROM files"
+                " WHERE user_id = ? AND deleted_at IS NULL"
+            )
+            .bind(user_id)
+            .first()
+        )
+        return int(row["n"]), int(row["total"])
+
+    async def live_page(self, user_id: str, after: str, limit: int) -> list[dict[str, Any]]:
+        """A user's live files by id after `after`, as UserStats counts them."""
+        result = (
+            await self._db.prepare(
+                "SELECT id AS file_id, size_bytes, content_type, created_at FROM files"
+                " WHERE user_id = ? AND deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?"
+            )
+            .bind(user_id, after, limit)
+            .all()
+        )
+        return [dict(row) for row in result.results]
+
+    async def legacy_vectors(self, limit: int) -> list[dict[str, Any]]:
+        """Embeddings from before Vectorize (migration 0005), and whether their file is live."""
+        result = (
+            await self._db.prepare(
+                "SELECT v.rowid AS row, v.file_id, v.user_id, v.chunk_index, hex(v.embedding) AS embedding,"
+                " f.deleted_at IS NULL AND f.id IS NOT NULL AS live"
+                " FROM legacy_chunk_vectors v LEFT JOIN files f ON f.id = v.file_id ORDER BY v.rowid LIMIT ?"
+            )
+            .bind(limit)
+            .all()
+        )
+        return [dict(row) for row in result.results]
+
+    async def drop_legacy_vectors(self, rows: list[int]) -> None:
+        await (
+            self._db.prepare("DELETE FROM legacy_chunk_vectors WHERE rowid IN (SELECT value FROM json_each(?))")
+            .bind(json.dumps(rows))
+            .run()
+        )
+
+
+class ReconcilerCursors:
+    """Where each reconciler step stopped, as JSON, read and written once per run."""
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+
+    async def load(self) -> dict[str, Any]:
+        result = await self._db.prepare("SELECT step, cursor FROM reconciler_cursors").all()
+        return {row["step"]: json.loads(row["cursor"]) for row in result.results}
+
+    async def save(self, cursors: dict[str, Any], now: str) -> None:
+        if not cursors:
+            return
+        await (
+            self._db.prepare(
+                "INSERT INTO reconciler_cursors (step, cursor, updated_at) SELECT key, value, ? FROM json_each(?)"
+                " WHERE true ON CONFLICT (step) DO UPDATE SET cursor = excluded.cursor,"
+                " updated_at = excluded.updated_at"
+            )
+            .bind(now, json.dumps({step: json.dumps(cursor) for step, cursor in cursors.items()}))
+            .run()
+        )
 
 
 def _decode(row: Any) -> dict[str, Any] | None:

@@ -1,99 +1,341 @@
-"""The reconciler, run by the cron trigger. Each step repairs one way state can drift when a
-multi-binding write fails half way; every step is idempotent and logs what it did.
+"""The reconciler, run by the cron trigger: repairs what a multi-binding write that failed half
+way left behind, with a fixed cost per run however much data there is.
 
-1. Files `pending` for longer than the grace period: their queue send failed (or the job was
-   lost), so they are enqueued again.
-2. Objects under uploads/ with no live row, older than the grace period: an upload whose D1
-   insert failed and whose clean-up failed too, or a deleted file whose object delete failed.
-3. Multipart uploads idle for more than a day: aborted in R2 and closed.
-4. Users whose files changed recently: their UserStats object is compared with D1 and rebuilt
-   from D1 when the two disagree (a failed stats call on upload or delete).
+Budget. Every binding call a run makes (a D1 statement, an R2, Queue, Vectorize or Durable
+Object call) costs one unit, and a run spends at most RECONCILE_BUDGET units (default 40: under
+the Free plan's 50 D1 queries and 50 subrequests per invocation; two go to reading and writing
+the cursors). The steps share it by weight, and what a step leaves carries to the next. A step
+stops where its share ends and records where in `reconciler_cursors` (D1), so successive runs
+cover everything and no run looks at all of it. Every step is idempotent.
+
+Where orphans come from, and how each is found without listing the bucket:
+- A single-request upload whose D1 insert and clean-up delete both failed leaves an object no row
+  owns. Objects are keyed `objects/<UTC hour>/<owner>/<file>` (domain/files.py), so such an
+  orphan can only be in the hour it was written. The `orphans` step lists each hour's prefix
+  once, after the hour has been over for the grace period, and deletes the keys no live row
+  owns. Its cursor is (hour, last key); finding the next non-empty hour is one list call.
+- A deleted file whose object or vector delete failed: deleted rows stay in D1 (with their key
+  and chunk count), and the `purge` step walks them in (deleted_at, id) order once, deleting
+  their objects and vectors again (deleting what is already gone is harmless).
+- A multipart upload whose completion's D1 insert failed: its `uploads` row stays open, and the
+  `idle_uploads` step aborts it in R2, closes it, and deletes its object if no live row owns it.
+- Keys from before the hour partition (`uploads/...`) are swept once by `legacy_objects`, and
+  embeddings from before Vectorize once by `legacy_vectors` (migration 0005).
+
+Steps:
+1. requeue: files pending longer than the grace period are enqueued again (one sendBatch) and
+   moved to the back of the scan, so the next run takes the next ones.
+2. purge, 3. orphans, 4. legacy_objects, 5. idle_uploads, 6. legacy_vectors: as above.
+7. stats: rows that changed, in (updated_at, id) order from the cursor; each changed user's live
+   count and bytes in D1 (one aggregate over an index) against their UserStats. A user who
+   disagrees is rebuilt a page of 1,000 files at a time (UserStats.replace_range), across as
+   many runs as it takes.
 """
 
 import logging
+from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from edgefiles.domain.clock import iso
-from edgefiles.services.container import Services
-from edgefiles.services.database import Database
-from edgefiles.services.metadata import FileAudit
+from edgefiles.domain.files import LEGACY_OBJECT_PREFIX, OBJECT_PREFIX
+from edgefiles.domain.search_index import vector_id
+from edgefiles.domain.work_budget import Budget, hour_settled
+from edgefiles.services.container import Services, int_var
+from edgefiles.services.metadata import FileAudit, ReconcilerCursors
 
 logger = logging.getLogger(__name__)
 
-UPLOAD_PREFIX = "uploads/"
+DEFAULT_BUDGET = 40
+CURSOR_CALLS = 2  # one read and one write of every step's cursor
+# Shares of the budget, in the order the steps run.
+STEP_WEIGHTS = {
+    "requeue": 3,
+    "purge": 6,
+    "orphans": 6,
+    "legacy_objects": 3,
+    "idle_uploads": 5,
+    "legacy_vectors": 3,
+    "stats": 12,
+}
 IDLE_UPLOAD_AGE = timedelta(days=1)
-STATS_WINDOW = timedelta(days=2)
+PENDING_BATCH = 100  # the Queues sendBatch limit
+PURGE_BATCH = 100
+LIST_PAGE = 1000  # R2 list's maximum, and R2 delete's
+VECTOR_IDS_PER_CALL = 1000
+LEGACY_VECTOR_BATCH = 100
+CHANGES_PAGE = 500
+STATS_PAGE = 1000
+# Sorts after every character of a key segment, so `<prefix>/~` is past all of a prefix's keys.
+AFTER_ALL = "~"
 
 
 @dataclass
 class Report:
     requeued: list[str] = field(default_factory=list)
+    purged: list[str] = field(default_factory=list)
     orphans_deleted: list[str] = field(default_factory=list)
     uploads_aborted: list[str] = field(default_factory=list)
+    vectors_moved: int = 0
+    stats_checked: list[str] = field(default_factory=list)
     stats_rebuilt: list[str] = field(default_factory=list)
+    calls: int = 0
+    budget: int = 0
 
-    def as_dict(self) -> dict[str, list[str]]:
-        return {name: list(value) for name, value in self.__dict__.items()}
+    def as_dict(self) -> dict[str, Any]:
+        return {name: list(value) if isinstance(value, list) else value for name, value in self.__dict__.items()}
 
 
 class Reconciler:
     def __init__(self, env: Any, *, grace: timedelta, now: datetime | None = None) -> None:
         self.services = Services(env)
-        self.audit = FileAudit(Database(env.DB))
+        self.audit = FileAudit(self.services.database)
+        self.cursors = ReconcilerCursors(self.services.database)
         self.grace = grace
         self.now = now or datetime.now(UTC)
-        self.report = Report()
+        self.cutoff = iso(self.now - grace)
+        total = int_var(env, "RECONCILE_BUDGET", DEFAULT_BUDGET) or DEFAULT_BUDGET
+        self.budget = Budget(total)
+        self.report = Report(budget=total)
 
     async def run(self) -> Report:
-        # Steps are independent: one failing must not stop the others from repairing.
-        for step in (self.requeue_pending, self.delete_orphans, self.abort_idle_uploads, self.repair_stats):
-            try:
-                await step()
-            except Exception:
-                logger.exception("reconcile step %s failed", step.__name__)
-        logger.info("reconcile: %s", {k: len(v) for k, v in self.report.as_dict().items()})
+        steps = {
+            "requeue": self.requeue,
+            "purge": self.purge,
+            "orphans": self.orphans,
+            "legacy_objects": self.legacy_objects,
+            "idle_uploads": self.idle_uploads,
+            "legacy_vectors": self.legacy_vectors,
+            "stats": self.stats,
+        }
+        if not self.budget.take(CURSOR_CALLS):
+            logger.error("reconcile: a budget of %d cannot read and write its cursors", self.report.budget)
+            return self.report
+        cursors = await self.cursors.load()
+        updated: dict[str, Any] = {}
+        remaining_weight = sum(STEP_WEIGHTS.values())
+        try:
+            for name, step in steps.items():
+                share = self.budget.share(STEP_WEIGHTS[name], remaining_weight)
+                remaining_weight -= STEP_WEIGHTS[name]
+                # Steps are independent: one failing must not stop the others from repairing.
+                try:
+                    cursor = await step(share, cursors.get(name))
+                except Exception:
+                    logger.exception("reconcile step %s failed", name)
+                    continue
+                if cursor is not None and cursor != cursors.get(name):
+                    updated[name] = cursor
+        finally:
+            await self.cursors.save(updated, iso(self.now))
+            self.report.calls = self.report.budget - self.budget.left
+            counts = {k: (len(v) if isinstance(v, list) else v) for k, v in self.report.as_dict().items()}
+            logger.info("reconcile: %s", counts)
         return self.report
 
-    async def requeue_pending(self) -> None:
-        for file in await self.services.records.pending_before(iso(self.now - self.grace)):
-            await self.services.jobs.file_uploaded(file["id"], file["user_id"])
-            self.report.requeued.append(file["id"])
-            logger.info("reconcile: re-enqueued pending file %s", file["id"])
+    async def requeue(self, budget: Budget, cursor: Any) -> None:
+        if not budget.take(1):
+            return
+        files = await self.services.records.pending_before(self.cutoff, PENDING_BATCH)
+        if not files or not budget.take(2):
+            return
+        await self.services.jobs.files_uploaded([(f["id"], f["user_id"]) for f in files])
+        await self.audit.touch_pending([f["id"] for f in files], iso(self.now))
+        self.report.requeued += [f["id"] for f in files]
+        logger.info("reconcile: re-enqueued %d pending file(s)", len(files))
 
-    async def delete_orphans(self) -> None:
-        cutoff_ms = (self.now - self.grace).timestamp() * 1000
-        cursor = None
+    async def purge(self, budget: Budget, cursor: Any) -> dict[str, str]:
+        position = cursor or {"at": "", "id": ""}
+        while budget.can(3):  # the page, its objects, its vectors
+            budget.take(1)
+            rows = await self.audit.deleted_after((position["at"], position["id"]), self.cutoff, PURGE_BATCH)
+            batch, ids = [], []
+            for row in rows:
+                vectors = [vector_id(row["id"], index) for index in range(row["chunk_count"])]
+                if batch and len(ids) + len(vectors) > VECTOR_IDS_PER_CALL:
+                    break
+                batch.append(row)
+                ids += vectors
+            if not batch:
+                break
+            budget.take(1)
+            await self.services.storage.delete_many([row["r2_key"] for row in batch])
+            if ids:
+                budget.take(1)
+                await self.services.vectors.delete_ids(ids)
+            position = {"at": batch[-1]["deleted_at"], "id": batch[-1]["id"]}
+            self.report.purged += [row["id"] for row in batch]
+            if len(rows) < PURGE_BATCH:
+                break
+        return position
+
+    async def orphans(self, budget: Budget, cursor: Any) -> dict[str, Any] | None:
+        position = cursor
         while True:
-            objects, cursor = await self.services.storage.list_page(UPLOAD_PREFIX, cursor)
-            old = [obj.key for obj in objects if obj.uploaded.getTime() < cutoff_ms]
-            live = await self.audit.live_keys(old)
-            orphans = [key for key in old if key not in live]
-            if orphans:
-                await self.services.storage.delete_many(orphans)
-                self.report.orphans_deleted += orphans
-                logger.info("reconcile: deleted %d orphan object(s): %s", len(orphans), orphans[:10])
-            if cursor is None:
-                return
+            if position is None or position["done"]:
+                if not budget.take(1):
+                    break
+                after = f"{OBJECT_PREFIX}{position['hour']}/{AFTER_ALL}" if position else ""
+                prefix = await self.services.storage.next_prefix(OBJECT_PREFIX, after)
+                if prefix is None:
+                    break
+                hour = prefix[len(OBJECT_PREFIX) : -1]
+                if not hour_settled(hour, self.now, self.grace):
+                    break  # uploads into it may still be in flight; a later run takes it
+                position = {"hour": hour, "after": "", "done": False}
+            listed = await self._sweep(budget, f"{OBJECT_PREFIX}{position['hour']}/", position["after"])
+            if listed is None:
+                break
+            last_key, more = listed
+            if last_key is None and more:
+                break  # a young object heads the page: nothing to move past yet
+            position = {"hour": position["hour"], "after": last_key or position["after"], "done": not more}
+        return position
 
-    async def abort_idle_uploads(self) -> None:
-        for upload in await self.services.uploads.idle_before(iso(self.now - IDLE_UPLOAD_AGE)):
+    async def legacy_objects(self, budget: Budget, cursor: Any) -> dict[str, Any]:
+        position = cursor or {"after": "", "done": False}
+        while not position["done"]:
+            listed = await self._sweep(budget, LEGACY_OBJECT_PREFIX, position["after"])
+            if listed is None:
+                break
+            last_key, more = listed
+            if last_key is None and more:
+                break
+            position = {"after": last_key or position["after"], "done": not more}
+        return position
+
+    async def _sweep(self, budget: Budget, prefix: str, after: str) -> tuple[str | None, bool] | None:
+        """Lists one page under `prefix` after `after` and deletes its objects that no live row
+        owns. Returns (the last key it can move past, whether more follow), or None when the
+        budget cannot pay for a page (list, check and delete)."""
+        if not budget.can(3):
+            return None
+        budget.take(1)
+        objects, more = await self.services.storage.list_after(prefix, after, LIST_PAGE)
+        cutoff_ms = (self.now - self.grace).timestamp() * 1000
+        # A young object in an old prefix is a multipart upload completing right now; its row is
+        # about to be written. The cursor stops before it (idle_uploads covers a failed one).
+        settled = []
+        for key, uploaded_ms in objects:
+            if uploaded_ms >= cutoff_ms:
+                more = True
+                break
+            settled.append(key)
+        if not settled:
+            return (None, more)
+        budget.take(1)
+        orphans = await self.audit.unowned_keys(settled)
+        if orphans:
+            budget.take(1)
+            await self.services.storage.delete_many(orphans)
+            self.report.orphans_deleted += orphans
+            logger.info("reconcile: deleted %d orphan object(s): %s", len(orphans), orphans[:10])
+        return (settled[-1], more)
+
+    async def idle_uploads(self, budget: Budget, cursor: Any) -> None:
+        # The page, then per upload an R2 abort, then the owner check, the deletes and the closes.
+        room = budget.left - 4
+        if room < 1:
+            return
+        budget.take(1)
+        uploads = await self.services.uploads.idle_before(iso(self.now - IDLE_UPLOAD_AGE), min(room, 20))
+        if not uploads:
+            return
+        for upload in uploads:
+            budget.take(1)
             try:
                 await self.services.storage.abort_multipart(upload["r2_key"], upload["r2_upload_id"])
             except Exception as error:
-                # R2 may already have expired it; closing the row is what matters here.
+                # Already completed (its D1 insert then failed) or expired: the object check follows.
                 logger.warning("reconcile: R2 abort of upload %s failed: %s", upload["id"], error)
-            await self.services.uploads.close(upload["id"], "aborted", iso(self.now))
-            self.report.uploads_aborted.append(upload["id"])
-            logger.info("reconcile: aborted idle multipart upload %s", upload["id"])
+        budget.take(1)
+        unowned = await self.audit.unowned_keys([upload["r2_key"] for upload in uploads])
+        if unowned:
+            budget.take(1)
+            await self.services.storage.delete_many(unowned)
+            self.report.orphans_deleted += unowned
+        budget.take(1)
+        await self.services.uploads.close_many([upload["id"] for upload in uploads], "aborted", iso(self.now))
+        self.report.uploads_aborted += [upload["id"] for upload in uploads]
+        logger.info("reconcile: aborted %d idle multipart upload(s)", len(uploads))
 
-    async def repair_stats(self) -> None:
-        for user_id in await self.audit.users_changed_since(iso(self.now - STATS_WINDOW)):
-            files = await self.audit.live_files(user_id)
-            stats = await self.services.stats.stats(user_id)
-            if stats["upload_count"] == len(files) and stats["total_bytes"] == sum(f["size_bytes"] for f in files):
+    async def legacy_vectors(self, budget: Budget, cursor: Any) -> dict[str, bool] | None:
+        if cursor and cursor.get("done"):
+            return cursor
+        if not budget.can(3):
+            return cursor
+        budget.take(1)
+        rows = await self.audit.legacy_vectors(LEGACY_VECTOR_BATCH)
+        if not rows:
+            return {"done": True}
+        live = [
+            {
+                "id": vector_id(row["file_id"], row["chunk_index"]),
+                "values": _floats(bytes.fromhex(row["embedding"])),
+                "metadata": {"owner": row["user_id"], "file": row["file_id"]},
+            }
+            for row in rows
+            if row["live"]
+        ]
+        if live:
+            budget.take(1)
+            await self.services.vectors.upsert_raw(live)
+        budget.take(1)
+        await self.audit.drop_legacy_vectors([row["row"] for row in rows])
+        self.report.vectors_moved += len(live)
+        return cursor
+
+    async def stats(self, budget: Budget, cursor: Any) -> dict[str, Any]:
+        position = cursor or {"at": "", "id": "", "rebuild": None}
+        while True:
+            rebuild = position["rebuild"]
+            if rebuild is not None:
+                if not budget.take(2):
+                    break
+                user_id, after = rebuild["user"], rebuild["after"]
+                page = await self.audit.live_page(user_id, after, STATS_PAGE)
+                last = len(page) < STATS_PAGE
+                upto = None if last else page[-1]["file_id"]
+                await self.services.stats.replace_range(user_id, after, upto, page)
+                if last:
+                    position = {**position, "rebuild": None}
+                    self.report.stats_rebuilt.append(user_id)
+                    logger.info("reconcile: rebuilt the stats of %s from D1", user_id)
+                else:
+                    position = {**position, "rebuild": {"user": user_id, "after": upto}}
                 continue
-            await self.services.stats.rebuild(user_id, files)
-            self.report.stats_rebuilt.append(user_id)
-            logger.info("reconcile: rebuilt stats of %s from D1 (%d files)", user_id, len(files))
+            if not budget.can(3):  # the changes, then a user's count in D1 and in UserStats
+                break
+            budget.take(1)
+            changes = await self.audit.changed_after((position["at"], position["id"]), self.cutoff, CHANGES_PAGE)
+            if not changes:
+                break
+            checked: set[str] = set()
+            for change in changes:
+                user_id = change["user_id"]
+                if user_id not in checked:
+                    if not budget.take(2):
+                        return position
+                    checked.add(user_id)
+                    self.report.stats_checked.append(user_id)
+                    count, total = await self.audit.live_totals(user_id)
+                    stats = await self.services.stats.stats(user_id)
+                    if (stats["upload_count"], stats["total_bytes"]) != (count, total):
+                        position = {
+                            "at": change["updated_at"],
+                            "id": change["id"],
+                            "rebuild": {"user": user_id, "after": ""},
+                        }
+                        break
+                position = {"at": change["updated_at"], "id": change["id"], "rebuild": None}
+            else:
+                if len(changes) < CHANGES_PAGE:
+                    break
+        return position
+
+
+def _floats(blob: bytes) -> list[float]:
+    values = array("f")
+    values.frombytes(blob)
+    return values.tolist()

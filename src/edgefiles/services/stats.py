@@ -16,8 +16,8 @@ class UserStatsClient:
     async def record_delete(self, user_id: str, file_id: str) -> None:
         await self._stub(user_id).record_delete(file_id)
 
-    async def rebuild(self, user_id: str, files: list[dict[str, Any]]) -> None:
-        await self._stub(user_id).rebuild(files)
+    async def replace_range(self, user_id: str, after: str, upto: str | None, files: list[dict[str, Any]]) -> None:
+        await self._stub(user_id).replace_range(after, upto, files)
 
     async def stats(self, user_id: str) -> dict[str, Any]:
         return dict(await self._stub(user_id).stats())

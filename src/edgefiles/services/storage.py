@@ -66,13 +66,26 @@ class FileStorage:
         for start in range(0, len(keys), R2_DELETE_LIMIT):
             await self._bucket.delete(keys[start : start + R2_DELETE_LIMIT])
 
-    async def list_page(self, prefix: str, cursor: str | None, limit: int = 1000) -> tuple[list[Any], str | None]:
-        """One page of objects under `prefix` and the cursor of the next page (None at the end)."""
+    async def list_after(
+        self, prefix: str, start_after: str, limit: int = 1000
+    ) -> tuple[list[tuple[str, float]], bool]:
+        """Up to `limit` objects under `prefix` whose keys sort after `start_after`, in key order:
+        [(key, uploaded in ms since the epoch)], and whether more follow."""
         options: dict[str, Any] = {"prefix": prefix, "limit": limit}
-        if cursor:
-            options["cursor"] = cursor
+        if start_after:
+            options["startAfter"] = start_after
         listed = await self._bucket.list(options)
-        return list(listed["objects"]), listed.get("cursor") if listed["truncated"] else None
+        return [(obj.key, obj.uploaded.getTime()) for obj in listed["objects"]], bool(listed["truncated"])
+
+    async def next_prefix(self, parent: str, start_after: str) -> str | None:
+        """The first `<parent><segment>/` prefix sorting after `start_after` (one list call with
+        a delimiter), or None."""
+        options: dict[str, Any] = {"prefix": parent, "delimiter": "/", "limit": 1}
+        if start_after:
+            options["startAfter"] = start_after
+        listed = await self._bucket.list(options)
+        prefixes = list(listed["delimitedPrefixes"] or [])
+        return prefixes[0] if prefixes else None
 
     async def create_multipart(self, key: str, *, content_type: str, filename: str, user_id: str) -> str:
         upload = await self._bucket.createMultipartUpload(

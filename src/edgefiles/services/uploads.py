@@ -1,5 +1,6 @@
 """Multipart upload state in D1, so parts can be retried and an upload resumed."""
 
+import json
 from typing import Any
 
 _SELECT = (
@@ -75,6 +76,16 @@ class UploadRecords:
             .all()
         )
         return [dict(row) for row in result.results]
+
+    async def close_many(self, upload_ids: list[str], status: str, now: str) -> None:
+        await (
+            self._db.prepare(
+                "UPDATE uploads SET status = ?, updated_at = ? WHERE status = 'open'"
+                " AND id IN (SELECT value FROM json_each(?))"
+            )
+            .bind(status, now, json.dumps(upload_ids))
+            .run()
+        )
 
     async def close(self, upload_id: str, status: str, now: str) -> bool:
         result = await (

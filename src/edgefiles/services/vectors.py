@@ -8,7 +8,7 @@ D1, so a deleted file never shows up even while its vectors are still being remo
 
 from typing import Any
 
-from edgefiles.domain.search_index import file_vector_ids, parse_vector_id, vector_id
+from edgefiles.domain.search_index import parse_vector_id, vector_id
 
 # Vectors (or ids) per call through the Workers binding (developers.cloudflare.com/vectorize/
 # platform/limits: upsert batch 1000 via Workers).
@@ -31,8 +31,11 @@ class ChunkVectors:
         for start in range(0, len(vectors), BATCH):
             await self._index.upsert(vectors[start : start + BATCH])
 
-    async def delete_files(self, file_ids: list[str]) -> None:
-        ids = [vector for file_id in file_ids for vector in file_vector_ids(file_id)]
+    async def delete_files(self, files: list[tuple[str, int]]) -> None:
+        """Deletes the vectors of each (file id, chunk count)."""
+        await self.delete_ids([vector_id(file_id, index) for file_id, count in files for index in range(count)])
+
+    async def delete_ids(self, ids: list[str]) -> None:
         for start in range(0, len(ids), BATCH):
             await self._index.deleteByIds(ids[start : start + BATCH])
 
