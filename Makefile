@@ -11,7 +11,7 @@ PYTHON_FOR_VENV = $(shell scripts/find-python)
 # The browser the web app's tests drive: Debian's Chromium, installed by `make test` when missing.
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help install browser dev migrate test test-browser soak bench lint format openapi key smoke clean
+.PHONY: help install browser dev migrate test test-browser soak bench bench-scale lint format openapi key smoke clean
 
 help:
 	@echo "make dev     install, migrate, serve on http://127.0.0.1:$(PORT)"
@@ -19,6 +19,7 @@ help:
 	@echo "make test-browser   only the web app's browser tests (screenshots in test-results/)"
 	@echo "make soak    the long reliability run (SOAK_SECONDS=300)"
 	@echo "make bench   benchmarks as ratios to a baseline Worker (bench/results.json, bench/results.png)"
+	@echo "make bench-scale   cost per operation at 1k ... 1M file rows (bench/scale.json, bench/scale.png)"
 	@echo "make smoke URL=https://... KEY=ef_...   the user journey against a deployment (or make dev)"
 	@echo "make lint | make format | make migrate | make openapi | make key USER=alice | make clean"
 
@@ -87,6 +88,10 @@ soak: install
 bench: install
 	$(VENV)/bin/python bench/run.py
 	$(VENV)/bin/python bench/route_costs.py
+
+# Cost per operation at 1k, 10k, 100k and 1M file rows (bench/scale.json, bench/scale.png).
+bench-scale: install
+	$(VENV)/bin/python bench/scale.py
 
 # Writes openapi.json from src/edgefiles/api/openapi.py (a test keeps the two equal).
 openapi: install

@@ -7,7 +7,7 @@
 // carries the production name. The same wrapper counts each call against the invocation's limits
 // (limits.mjs), records it on the current trace and lets tests inject failures (observe.mjs).
 import { chargeBindingCall } from "../limits.mjs";
-import { recordCall, takeFault } from "../observe.mjs";
+import { asEngine, recordCall, takeFault } from "../observe.mjs";
 
 const TARGET = Symbol("pyworker.target");
 const constructors = new Map();
@@ -32,6 +32,12 @@ const RESULT_TYPES = {
   ImagesBindingImpl: { input: "ImageTransformerImpl" },
   ImageTransformerImpl: { transform: "ImageTransformerImpl" },
 };
+
+// Bindings whose service runs in this process only because it is emulated: its work is the
+// engine's, not the Worker's (a brute-force Vectorize query would otherwise count as the Worker's
+// CPU time). Bindings served by miniflare run in workerd's process already; the AI stand-in and
+// Images stay charged, as their JSON and byte handling is the Worker's in production too.
+const ENGINES = new Set(["VectorizeIndexImpl"]);
 
 // Names that Pyodide and the SDK probe on any object; none of them is a binding method.
 const NOT_METHODS = new Set(["then", "toJSON", "constructor", "valueOf", "toString"]);
@@ -77,7 +83,8 @@ function observedCall({ binding, type, method, fn, self, args }) {
   };
   let result;
   try {
-    result = fn.apply(self, args.map(unwrap));
+    const call = () => fn.apply(self, args.map(unwrap));
+    result = ENGINES.has(type) ? asEngine(call) : call();
   } catch (error) {
     done(false, error);
     throw error;
