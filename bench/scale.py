@@ -30,8 +30,9 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "tests"))
 sys.path.insert(0, str(BENCH))
-from runtime_harness import ROOT, Runtime, running, wait_for
 from scale_state import HEAVY_USER, populate
+
+from runtime_harness import ROOT, Runtime, running, wait_for
 
 ADMIN = "bench-admin-token-0123456789abcdef-0123"
 BUDGET = 40
@@ -204,9 +205,8 @@ def report(results: list[dict]) -> bool:
         calls = r["ops"]["reconciler run"]["calls_max"]
         held = calls <= BUDGET
         ok &= held
-        print(
-            f"reconciler at N={r['n']:,}: at most {calls} binding calls per run (budget {BUDGET}) {'✔' if held else '✘'}"
-        )
+        mark = "✔" if held else "✘"
+        print(f"reconciler at N={r['n']:,}: at most {calls} binding calls per run (budget {BUDGET}) {mark}")
     print(f"state for N={last['n']:,} built in {last['build_seconds']:.0f} s")
     return ok
 

@@ -34,10 +34,30 @@ HEAVY_SHARE = 0.9
 DIMENSIONS = 768
 BASE_VECTORS = 4096
 FILE_BYTES = 2048
-WORDS = (
-    "invoice report budget meeting garden travel recipe contract quarterly taxes design review "
-    "photo holiday project roadmap customer support release notes security audit"
-).split()
+WORDS = [
+    "invoice",
+    "report",
+    "budget",
+    "meeting",
+    "garden",
+    "travel",
+    "recipe",
+    "contract",
+    "quarterly",
+    "taxes",
+    "design",
+    "review",
+    "photo",
+    "holiday",
+    "project",
+    "roadmap",
+    "customer",
+    "support",
+    "release",
+    "notes",
+    "security",
+    "audit",
+]
 TYPES = [("text/plain", 6), ("image/jpeg", 2), ("application/pdf", 1), ("application/octet-stream", 1)]
 INDEX = "edgefiles-chunks"
 BUCKET = "edgefiles-files"
@@ -63,7 +83,7 @@ def _iso(moment: datetime) -> str:
 
 def _owner(index: int, n: int) -> str:
     # Deterministic: the first 90% of every hundred rows are the heavy user's.
-    return HEAVY_USER if index % 100 < HEAVY_SHARE * 100 else LIGHT_USERS[index % len(LIGHT_USERS)]
+    return HEAVY_USER if index % 100 < HEAVY_SHARE * 100 else LIGHT_USERS[(index // 100) % len(LIGHT_USERS)]
 
 
 def _content_type(index: int) -> str:
@@ -86,80 +106,96 @@ def _rows(n: int, now: datetime) -> Iterator[tuple]:
         key = f"objects/{stamp[:13]}/{user}/{file_id}"
         content_type = _content_type(i)
         analysis = json.dumps({"kind": "text", "summary": f"File {i}.", "chunks": 0})
-        yield (file_id, user, f"file-{i}.txt", key, content_type, FILE_BYTES, stamp, stamp, analysis)
+        yield (file_id, user, f"file-{i}.txt", key, content_type, stamp, analysis)
+
+
+class _Stores:
+    """Batched inserts into D1, Vectorize and R2 (R2's blobs as hard links to one file)."""
+
+    def __init__(self, state: Path) -> None:
+        self.d1 = sqlite3.connect(_store(state, "d1"))
+        self.vectors = sqlite3.connect(state / "v3" / "vectorize" / f"{INDEX}.sqlite")
+        self.r2 = sqlite3.connect(_store(state, "r2"))
+        for connection in (self.d1, self.vectors, self.r2):
+            connection.execute("PRAGMA synchronous = OFF")
+        self.blobs = state / "v3" / "r2" / BUCKET / "blobs"
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.seed = self.blobs / "seed"
+        self.seed.write_bytes((" ".join(WORDS) * 20).encode()[:FILE_BYTES])
+        self.etag = hashlib.md5(self.seed.read_bytes(), usedforsecurity=False).hexdigest()
+        self.files: list[tuple] = []
+        self.chunks: list[tuple] = []
+        self.vector_rows: list[tuple] = []
+        self.objects: list[tuple] = []
+
+    def add_object(self, i: int, key: str, name: str, content_type: str, user: str, stamp: str) -> None:
+        blob_id = os.urandom(32).hex() + f"{i:016x}"
+        os.link(self.seed, self.blobs / blob_id)
+        uploaded = int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
+        http = json.dumps({"contentType": content_type, "contentDisposition": f'attachment; filename="{name}"'})
+        custom = json.dumps({"uploadedBy": user, "originalName": name})
+        self.objects.append((key, blob_id, os.urandom(16).hex(), FILE_BYTES, self.etag, uploaded, http, custom))
+
+    def flush(self) -> None:
+        self.d1.executemany(
+            "INSERT INTO files (id, user_id, filename, r2_key, content_type, size_bytes, created_at, updated_at,"
+            " ai_analysis, status, chunk_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'completed', ?)",
+            self.files,
+        )
+        self.d1.executemany(
+            "INSERT INTO chunks (file_id, user_id, chunk_index, content) VALUES (?, ?, ?, ?)", self.chunks
+        )
+        self.vectors.executemany(
+            "INSERT INTO vectors (id, namespace, vals, metadata, indexed) VALUES (?, NULL, ?, ?, ?)", self.vector_rows
+        )
+        self.r2.executemany(
+            "INSERT INTO _mf_objects (key, blob_id, version, size, etag, uploaded, checksums, http_metadata,"
+            " custom_metadata) VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?)",
+            self.objects,
+        )
+        for rows in (self.files, self.chunks, self.vector_rows, self.objects):
+            rows.clear()
+
+    def close(self) -> None:
+        self.flush()
+        for connection in (self.d1, self.vectors, self.r2):
+            connection.commit()
+            connection.close()
+        self.seed.unlink()
 
 
 def populate(state: Path, n: int, *, max_chunks: int = 100_000, max_objects: int = 100_000) -> Built:
     """Adds `n` live, completed file rows (90% the heavy user's), chunks and vectors for up to
     `max_chunks` chunks of text files (two per file) and R2 objects for up to `max_objects`."""
-    now = datetime.now(UTC)
     built = Built(files=n, chunks=0, objects=0)
-    rng = np.random.default_rng(13)
-    base = rng.standard_normal((BASE_VECTORS, DIMENSIONS)).astype("<f4")
+    base = np.random.default_rng(13).standard_normal((BASE_VECTORS, DIMENSIONS)).astype("<f4")
     base /= np.linalg.norm(base, axis=1, keepdims=True)
-
-    d1 = sqlite3.connect(_store(state, "d1"))
-    vectors = sqlite3.connect(state / "v3" / "vectorize" / f"{INDEX}.sqlite")
-    r2 = sqlite3.connect(_store(state, "r2"))
-    blob_dir = state / "v3" / "r2" / BUCKET / "blobs"
-    blob_dir.mkdir(parents=True, exist_ok=True)
-    seed_blob = blob_dir / "seed"
-    seed_blob.write_bytes((" ".join(WORDS) * 20).encode()[:FILE_BYTES])
-    etag = hashlib.md5(seed_blob.read_bytes(), usedforsecurity=False).hexdigest()
+    stores = _Stores(state)
     stats: dict[str, list[tuple]] = {}
-    with closing(d1), closing(vectors), closing(r2):
-        for connection in (d1, vectors, r2):
-            connection.execute("PRAGMA synchronous = OFF")
-        files, chunks, vector_rows, objects = [], [], [], []
-
-        def flush() -> None:
-            d1.executemany(
-                "INSERT INTO files (id, user_id, filename, r2_key, content_type, size_bytes, created_at, updated_at,"
-                " ai_analysis, status, chunk_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'completed', ?)",
-                files,
-            )
-            d1.executemany("INSERT INTO chunks (file_id, user_id, chunk_index, content) VALUES (?, ?, ?, ?)", chunks)
-            vectors.executemany(
-                "INSERT INTO vectors (id, namespace, vals, metadata, indexed) VALUES (?, NULL, ?, ?, ?)", vector_rows
-            )
-            r2.executemany(
-                "INSERT INTO _mf_objects (key, blob_id, version, size, etag, uploaded, checksums, http_metadata,"
-                " custom_metadata) VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?)",
-                objects,
-            )
-            files.clear(), chunks.clear(), vector_rows.clear(), objects.clear()
-
-        for i, (file_id, user, name, key, content_type, size, stamp, _, analysis) in enumerate(_rows(n, now)):
-            count = 0
-            if content_type == "text/plain" and built.chunks < max_chunks:
-                code = f"K{i:07d}"
-                count = min(2, max_chunks - built.chunks)
-                for index in range(count):
-                    words = " ".join(WORDS[(i * 3 + k + index) % len(WORDS)] for k in range(40))
-                    chunks.append((file_id, user, index, f"{words} code {code} part {index}"))
-                    vector = base[(i * 7919 + index) % BASE_VECTORS]
-                    metadata = json.dumps({"owner": user, "file": file_id})
-                    vector_rows.append((f"{file_id}:{index}", vector.tobytes(), metadata, json.dumps({"owner": user})))
-                built.chunks += count
-                if user == HEAVY_USER and len(built.heavy_codes) < 200:
-                    built.heavy_codes[file_id] = code
-            files.append((file_id, user, name, key, content_type, size, stamp, stamp, analysis, count))
-            if built.objects < max_objects:
-                blob_id = os.urandom(32).hex() + f"{i:016x}"
-                os.link(seed_blob, blob_dir / blob_id)
-                uploaded = int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
-                http = json.dumps({"contentType": content_type, "contentDisposition": f'attachment; filename="{name}"'})
-                custom = json.dumps({"uploadedBy": user, "originalName": name})
-                objects.append((key, blob_id, os.urandom(16).hex(), size, etag, uploaded, http, custom))
-                built.objects += 1
-            if user == HEAVY_USER and len(built.heavy_files) < 2000:
-                built.heavy_files.append(file_id)
-            stats.setdefault(user, []).append((file_id, size, content_type, stamp))
-            if len(files) >= 20_000:
-                flush()
-        flush()
-        d1.commit(), vectors.commit(), r2.commit()
-    seed_blob.unlink()
+    for i, (file_id, user, name, key, content_type, stamp, analysis) in enumerate(_rows(n, datetime.now(UTC))):
+        count = 0
+        if content_type == "text/plain" and built.chunks < max_chunks:
+            code = f"K{i:07d}"
+            count = min(2, max_chunks - built.chunks)
+            for index in range(count):
+                words = " ".join(WORDS[(i * 3 + k + index) % len(WORDS)] for k in range(40))
+                stores.chunks.append((file_id, user, index, f"{words} code {code} part {index}"))
+                vector = base[(i * 7919 + index) % BASE_VECTORS].tobytes()
+                metadata = json.dumps({"owner": user, "file": file_id})
+                stores.vector_rows.append((f"{file_id}:{index}", vector, metadata, json.dumps({"owner": user})))
+            built.chunks += count
+            if user == HEAVY_USER and len(built.heavy_codes) < 200:
+                built.heavy_codes[file_id] = code
+        stores.files.append((file_id, user, name, key, content_type, FILE_BYTES, stamp, stamp, analysis, count))
+        if built.objects < max_objects:
+            stores.add_object(i, key, name, content_type, user, stamp)
+            built.objects += 1
+        if user == HEAVY_USER and len(built.heavy_files) < 2000:
+            built.heavy_files.append(file_id)
+        stats.setdefault(user, []).append((file_id, FILE_BYTES, content_type, stamp))
+        if len(stores.files) >= 20_000:
+            stores.flush()
+    stores.close()
     _write_user_stats(state, stats)
     return built
 

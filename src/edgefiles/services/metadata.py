@@ -152,7 +152,7 @@ class FileRecords:
         restricts it to one owner), best BM25 first: [(file_id, chunk_index, snippet)]."""
         result = (
             await self._db.prepare(
-                "SELECT c.file_id, c.chunk_index, snippet(chunk_text, 1, '', '', '…', 32) AS snippet"
+                "SELECT c.file_id, c.chunk_index, snippet(chunk_text, 1, '', '', '…', 20) AS snippet"
                 " FROM chunk_text JOIN chunks c ON c.id = chunk_text.rowid"
                 " WHERE chunk_text MATCH ? ORDER BY bm25(chunk_text) LIMIT ?"
             )
