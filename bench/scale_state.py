@@ -59,6 +59,7 @@ WORDS = [
     "audit",
 ]
 TYPES = [("text/plain", 6), ("image/jpeg", 2), ("application/pdf", 1), ("application/octet-stream", 1)]
+LINKS_PER_SEED = 60_000  # ext4 allows 65,000 hard links to a file
 INDEX = "edgefiles-chunks"
 BUCKET = "edgefiles-files"
 
@@ -120,17 +121,22 @@ class _Stores:
             connection.execute("PRAGMA synchronous = OFF")
         self.blobs = state / "v3" / "r2" / BUCKET / "blobs"
         self.blobs.mkdir(parents=True, exist_ok=True)
-        self.seed = self.blobs / "seed"
-        self.seed.write_bytes((" ".join(WORDS) * 20).encode()[:FILE_BYTES])
-        self.etag = hashlib.md5(self.seed.read_bytes(), usedforsecurity=False).hexdigest()
+        self.content = (" ".join(WORDS) * 20).encode()[:FILE_BYTES]
+        self.etag = hashlib.md5(self.content, usedforsecurity=False).hexdigest()
+        self.seeds: list[Path] = []
+        self.links = 0
         self.files: list[tuple] = []
         self.chunks: list[tuple] = []
         self.vector_rows: list[tuple] = []
         self.objects: list[tuple] = []
 
     def add_object(self, i: int, key: str, name: str, content_type: str, user: str, stamp: str) -> None:
+        if self.links % LINKS_PER_SEED == 0:  # a file system allows so many links to one file
+            self.seeds.append(self.blobs / f"seed-{len(self.seeds)}")
+            self.seeds[-1].write_bytes(self.content)
         blob_id = os.urandom(32).hex() + f"{i:016x}"
-        os.link(self.seed, self.blobs / blob_id)
+        os.link(self.seeds[-1], self.blobs / blob_id)
+        self.links += 1
         uploaded = int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
         http = json.dumps({"contentType": content_type, "contentDisposition": f'attachment; filename="{name}"'})
         custom = json.dumps({"uploadedBy": user, "originalName": name})
@@ -161,7 +167,8 @@ class _Stores:
         for connection in (self.d1, self.vectors, self.r2):
             connection.commit()
             connection.close()
-        self.seed.unlink()
+        for seed in self.seeds:
+            seed.unlink()
 
 
 def populate(state: Path, n: int, *, max_chunks: int = 100_000, max_objects: int = 100_000) -> Built:

@@ -77,8 +77,10 @@ def test_semantic_search_ranks_the_closest_chunk_first_among_thousands(corpus: C
     query = text.decode()
     # Visible within the runtime's delay (production: "a few seconds"), then first of 9,600 chunks.
     wait_for(
-        lambda: [r["file"]["id"] for r in corpus.search(HEAVY_USER, query, mode="semantic")["results"]][:1]
-        == [uploaded["id"]],
+        lambda: (
+            [r["file"]["id"] for r in corpus.search(HEAVY_USER, query, mode="semantic")["results"]][:1]
+            == [uploaded["id"]]
+        ),
         what="the new file to rank first",
     )
 
