@@ -1,4 +1,4 @@
-// Search results: the caller's text files ranked by meaning (/api/search).
+// Search results: the caller's text files ranked by keywords and meaning together (/api/search).
 import { getJson } from "../api.js";
 import { formatBytes, h, statusBadge } from "../dom.js";
 
@@ -13,14 +13,14 @@ export function renderSearch(main, query, { onError }) {
       if (!active) return;
       list.replaceChildren(
         ...(results.length
-          ? results.map(({ file, score, snippet }) =>
+          ? results.map(({ file, matched, snippet }) =>
               h(
                 "li",
                 { dataset: { fileId: file.id } },
                 h("a", { href: `#/files/${encodeURIComponent(file.id)}` }, file.filename),
                 " ",
                 statusBadge(file.status),
-                h("span", { class: "hint" }, ` ${formatBytes(file.size_bytes)} · match ${Math.round(score * 100)}%`),
+                h("span", { class: "hint" }, ` ${formatBytes(file.size_bytes)} · ${describeMatch(matched)}`),
                 h("p", { class: "snippet" }, snippet),
               ),
             )
@@ -32,4 +32,10 @@ export function renderSearch(main, query, { onError }) {
   return () => {
     active = false;
   };
+}
+
+// Which engines found the file: its words (keyword), its meaning (semantic), or both.
+function describeMatch(matched) {
+  if (matched.includes("keyword") && matched.includes("semantic")) return "matches words and meaning";
+  return matched.includes("keyword") ? "matches words" : "matches meaning";
 }

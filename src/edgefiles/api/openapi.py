@@ -198,12 +198,17 @@ OPENAPI: dict[str, Any] = {
                         "type": "array",
                         "items": {
                             "type": "object",
-                            "required": ["file", "score", "snippet"],
+                            "required": ["file", "score", "matched", "snippet"],
                             "properties": {
                                 "file": _ref("File"),
                                 "score": {
                                     "type": "number",
                                     "description": "Reciprocal rank fusion of the engines' ranks; higher is better",
+                                },
+                                "matched": {
+                                    "type": "array",
+                                    "items": {"type": "string", "enum": ["keyword", "semantic"]},
+                                    "description": "The engines whose candidates include the file",
                                 },
                                 "snippet": {"type": "string"},
                             },

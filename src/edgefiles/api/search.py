@@ -51,13 +51,13 @@ async def search(ctx: RequestContext) -> Response:
     used: list[str] = []
     snippets: dict[str, str] = {}
     best_chunk: dict[str, int] = {}
-    rankings = []
+    rankings: dict[str, dict[str, int]] = {}
     if mode != "semantic":
         expression = keyword_expression(ctx.user_id, query)
         hits = await ctx.services.records.keyword_hits(expression, CANDIDATES) if expression else []
         for file_id, _, snippet in hits:
             snippets.setdefault(file_id, snippet[:SNIPPET_CHARS])
-        rankings.append(best_rank_per_file(file_id for file_id, _, _ in hits))
+        rankings["keyword"] = best_rank_per_file(file_id for file_id, _, _ in hits)
         used.append("keyword")
     if mode != "keyword":
         try:
@@ -70,10 +70,10 @@ async def search(ctx: RequestContext) -> Response:
             hits = await ctx.services.vectors.nearest(ctx.user_id, vector, CANDIDATES)
             for file_id, index, _ in hits:
                 best_chunk.setdefault(file_id, index)
-            rankings.append(best_rank_per_file(file_id for file_id, _, _ in hits))
+            rankings["semantic"] = best_rank_per_file(file_id for file_id, _, _ in hits)
             used.append("semantic")
 
-    ranked = fuse(rankings)[: limit + DELETED_ALLOWANCE]
+    ranked = fuse(list(rankings.values()))[: limit + DELETED_ALLOWANCE]
     files = await ctx.services.records.get_many(ctx.user_id, [file_id for file_id, _ in ranked])
     top = [(file_id, score) for file_id, score in ranked if file_id in files][:limit]
     missing = [(file_id, best_chunk[file_id]) for file_id, _ in top if file_id not in snippets]
@@ -82,6 +82,7 @@ async def search(ctx: RequestContext) -> Response:
         {
             "file": public_view(files[file_id]),
             "score": round(score, 6),
+            "matched": [engine for engine, ranking in rankings.items() if file_id in ranking],
             "snippet": snippets.get(file_id) or openings.get((file_id, best_chunk.get(file_id, -1)), ""),
         }
         for file_id, score in top
