@@ -34,7 +34,7 @@ REASONS = {
     "consumer: image": "two Workers AI calls on the image's byte array (built in JS) and one D1 batch",
     "consumer: PDF": "inflating and scanning the PDF's content streams in Python, then as text",
     "consumer": "Workers AI calls (request and response JSON), text chunking and one D1 batch per file",
-    "GET /api/search": "embeds the query and scores each chunk of the caller's corpus (Vectorize: the scale issue)",
+    "GET /api/search": "embeds the query, asks Vectorize and FTS5 for 100 candidates each and fuses them",
     "POST /api/files": "parses the multipart form and streams its file part to R2",
     "PUT /api/files": "sniffs the head and streams the body to R2 (the runtime's own streaming is counted too)",
     "DELETE /api/files": "one D1 batch, then the R2, KV and Durable Object deletions in parallel",

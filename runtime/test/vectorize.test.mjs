@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
+import Database from "better-sqlite3";
 import { startWorker, wranglerToml } from "../testing/worker-process.mjs";
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "vectorize.mjs");
@@ -51,7 +52,7 @@ before(async () => {
   worker = await startWorker({
     wrangler: wranglerToml({ name: "vectors", extra: '\n[[vectorize]]\nbinding = "VECTORS"\nindex_name = "docs"\n' }),
     entry: ENTRY,
-    args: ["--vectorize-delay-ms", String(DELAY_MS)],
+    args: ["--vectorize-delay-ms", String(DELAY_MS), "--test-mode"],
   });
   state = /state (\S+)\/v3/.exec(worker.output())[1];
   cli("create", "docs", "--dimensions=4", "--metric=cosine");
@@ -194,4 +195,24 @@ test("the index persists across a restart", async () => {
   await worker.restart();
   assert.equal((await call("describe")).result.vectorCount, before);
   assert.equal((await call("getByIds", [["b1"]])).result[0].metadata.owner, "bob");
+});
+
+test("a brute-force query is the engine's time, not the Worker's CPU time (production searches elsewhere)", async () => {
+  // 200,000 vectors written straight into the index file, in a namespace of their own.
+  const db = new Database(path.join(state, "v3", "vectorize", "docs.sqlite"));
+  const insert = db.prepare("INSERT INTO vectors (id, namespace, vals, metadata, indexed) VALUES (?, 'bulk', ?, NULL, '{}')");
+  db.transaction(() => {
+    for (let i = 0; i < 200_000; i++) insert.run(`bulk-${i}`, Buffer.from(Float32Array.of(i % 7, 1, i % 3, 2).buffer));
+  })();
+  db.close();
+  const response = await fetch(worker.url, {
+    method: "POST",
+    body: JSON.stringify({ method: "query", args: [[1, 1, 1, 1]], kwargs: { topK: 3, namespace: "bulk" } }),
+  });
+  assert.equal((await response.json()).result.count, 3);
+  const trace = await (await fetch(`${worker.url}/__runtime/traces/${response.headers.get("x-pyworker-trace-id")}`)).json();
+  const [query] = trace.calls.filter((c) => c.method === "query");
+  const engineMs = query.end - query.start;
+  assert.ok(engineMs > 100, `the scan took ${engineMs} ms; too fast to tell`);
+  assert.ok(trace.cpu_ms < engineMs / 2, `the Worker was charged ${trace.cpu_ms} ms of a ${engineMs} ms scan`);
 });
