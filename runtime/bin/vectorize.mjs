@@ -37,7 +37,7 @@ function run() {
   };
   switch (command) {
     case "create":
-      createIndex(root, name, { dimensions: Number(values.dimensions), metric: values.metric });
+      createIndex(root, name, { dimensions: /^\d{1,5}$/.test(values.dimensions ?? "") ? Number(values.dimensions) : NaN, metric: values.metric });
       return `✅ Created index "${name}" (${values.dimensions} dimensions, ${values.metric})`;
     case "create-metadata-index":
       withIndex((store) => store.createMetadataIndex(values["property-name"], values.type));

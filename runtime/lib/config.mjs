@@ -6,6 +6,7 @@ import path from "node:path";
 import { parse as parseJsonc, printParseErrorCode } from "jsonc-parser";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseDotenv } from "dotenv";
+import { INDEX_NAME } from "./bindings/vectorize.mjs";
 import { CompatibilityError, resolveCompatibility, unsupportedPythonSetup } from "./compat.mjs";
 
 export class ConfigError extends Error {}
@@ -158,6 +159,7 @@ export function loadConfig(configPath) {
     })),
     vectorize: list(raw, "vectorize", absolute).map((v) => {
       if (!v.binding || !v.index_name) throw new ConfigError(`${absolute}: each [[vectorize]] needs a "binding" and an "index_name"`);
+      if (!INDEX_NAME.test(v.index_name)) throw new ConfigError(`${absolute}: [[vectorize]] index_name "${v.index_name}" is not an index name (a-z, 0-9, "-")`);
       return { binding: v.binding, indexName: v.index_name };
     }),
     analyticsEngine: list(raw, "analytics_engine_datasets", absolute).map((d) => ({ binding: d.binding, dataset: d.dataset ?? d.binding })),

@@ -211,6 +211,12 @@ export async function startRuntime({
     const url = new URL(req.url, "http://localhost");
     if (url.pathname.startsWith("/__runtime/") && testMode) return control(req, res, url);
     if (url.pathname === "/__scheduled" && (testMode || testScheduled)) {
+      const time = url.searchParams.get("time");
+      if (time !== null && !validScheduledTime(time)) {
+        res.writeHead(400, { "content-type": "text/plain" });
+        res.end("time must be whole milliseconds since the epoch, in years 1 to 9999");
+        return;
+      }
       const { ok, trace } = await runScheduled(url);
       res.writeHead(ok ? 200 : 500, { "content-type": "text/plain", [TRACE_HEADER]: trace.id });
       res.end(ok ? "Ran scheduled event" : "Scheduled event raised an exception");
@@ -444,4 +450,13 @@ function withHeader(response, name, value) {
 
 function ms(started) {
   return Math.round(performance.now() - started);
+}
+
+// A scheduled time a Worker can turn into a date: whole milliseconds in years 1 to 9999 (what
+// Python's datetime and JS's Date both hold), so a test asking for an absurd one gets a 400
+// rather than an exception inside the Worker.
+function validScheduledTime(text) {
+  if (!/^-?\d{1,16}$/.test(text)) return false;
+  const ms = Number(text);
+  return ms >= -62_135_596_800_000 && ms <= 253_402_300_799_999;
 }

@@ -53,6 +53,10 @@ test("[[vectorize]] bindings are read with their index; one without an index_nam
   const config = loadConfig(configWith('[[vectorize]]\nbinding = "VECTORS"\nindex_name = "docs"\n'));
   assert.deepEqual(config.vectorize, [{ binding: "VECTORS", indexName: "docs" }]);
   assert.throws(() => loadConfig(configWith('[[vectorize]]\nbinding = "VECTORS"\n')), /needs a "binding" and an "index_name"/);
+  assert.throws(
+    () => loadConfig(configWith('[[vectorize]]\nbinding = "VECTORS"\nindex_name = "../d1/x"\n')),
+    /index_name "..\/d1\/x" is not an index name/,
+  );
 });
 
 test("bindings the runtime cannot emulate are listed, not dropped", () => {

@@ -113,6 +113,13 @@ describe("handlers with workerd's signatures", () => {
     assert.deepEqual((await (await fetch(worker.url)).json()).scheduled, ["*/5 * * * *", true, true]);
   });
 
+  test("a scheduled time no date can hold is refused with 400, before the Worker runs", async () => {
+    for (const time of ["abc", "NaN", "1e20", "1.5", "253402300800000", "9007199254740993"]) {
+      assert.equal((await fetch(`${worker.url}/__scheduled?time=${time}`)).status, 400, time);
+    }
+    assert.equal((await fetch(`${worker.url}/__scheduled?time=1795809836721`)).status, 200);
+  });
+
   test("queue gets (batch, None, None)", async () => {
     await fetch(`${worker.url}/send`);
     const seen = await poll(async () => (await (await fetch(worker.url)).json()).queue, { what: "the queue handler" });

@@ -75,6 +75,11 @@ test("management commands mirror wrangler vectorize's and refuse what it refuses
   refused("create", "other", "--dimensions=4", "--metric=manhattan");
   refused("create-metadata-index", "docs", "--property-name=owner", "--type=string"); // exists
   refused("create-metadata-index", "docs", "--property-name=x", "--type=object");
+  refused("create", "other", "--dimensions=0x10", "--metric=cosine");
+  // No name leaves the state's vectorize/ folder, whatever the command.
+  for (const command of ["info", "get", "delete", "list-metadata-index"]) refused(command, "../d1/anything");
+  refused("delete", "../../../victim");
+  refused("create", "Docs", "--dimensions=4", "--metric=cosine");
 });
 
 test("writes answer a mutation id at once and become visible to reads after the delay, in order", async () => {

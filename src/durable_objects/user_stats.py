@@ -16,6 +16,9 @@ from urllib.parse import urlparse
 
 from workers import DurableObject, Response
 
+# Sorts after every file id (UUIDs): the upper bound of the last page of a rebuild.
+_AFTER_EVERY_ID = "\uffff"
+
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS uploads (
         file_id TEXT PRIMARY KEY,
@@ -44,16 +47,19 @@ class UserStats(DurableObject):
         for statement in _SCHEMA:
             self._sql.exec(statement)
         if not self._sql.exec("SELECT 1 FROM totals").toArray():
-            # An object from before the totals existed: derived from its rows, once.
-            self._sql.exec(
-                "INSERT INTO totals (id, upload_count, total_bytes)"
-                " SELECT 1, COUNT(*), COALESCE(SUM(size_bytes), 0) FROM uploads"
-            )
-            self._sql.exec("DELETE FROM type_counts")
-            self._sql.exec(
-                "INSERT INTO type_counts (content_type, n)"
-                " SELECT content_type, COUNT(*) FROM uploads GROUP BY content_type"
-            )
+            self._derive_totals()  # an object from before the totals existed, once
+
+    def _derive_totals(self) -> None:
+        """The totals from the rows (one pass over them)."""
+        self._sql.exec("DELETE FROM totals")
+        self._sql.exec(
+            "INSERT INTO totals (id, upload_count, total_bytes)"
+            " SELECT 1, COUNT(*), COALESCE(SUM(size_bytes), 0) FROM uploads"
+        )
+        self._sql.exec("DELETE FROM type_counts")
+        self._sql.exec(
+            "INSERT INTO type_counts (content_type, n) SELECT content_type, COUNT(*) FROM uploads GROUP BY content_type"
+        )
 
     def _count(self, content_type: str, files: int, size_bytes: int) -> None:
         self._sql.exec(
@@ -100,29 +106,39 @@ class UserStats(DurableObject):
     def replace_range(self, after: str, upto: str | None, files: list[dict[str, Any]]) -> int:
         """Makes the rows with `after` < file_id <= `upto` (no upper bound when `upto` is None)
         exactly `files` ([{file_id, size_bytes, content_type, created_at}], as the reconciler
-        reads them from D1), adjusting the totals by the difference. Returns the rows removed."""
-        if upto is None:
-            delete = ("DELETE FROM uploads WHERE file_id > ? RETURNING size_bytes, content_type", (after,))
-        else:
-            delete = (
-                "DELETE FROM uploads WHERE file_id > ? AND file_id <= ? RETURNING size_bytes, content_type",
-                (after, upto),
-            )
+        reads them from D1), adjusting the totals by the difference; the last page (`upto` None)
+        also re-derives the totals from the rows, so a rebuild ends consistent whatever the object
+        held. A page is a handful of statements (json_each), not one per file. Returns the rows
+        removed."""
+        upper = _AFTER_EVERY_ID if upto is None else upto
+        page = json.dumps([[f["file_id"], f["size_bytes"], f["content_type"], f["created_at"]] for f in files])
 
         def replace() -> int:
-            removed = self._sql.exec(delete[0], *delete[1]).toArray()
+            removed = self._sql.exec(
+                "SELECT content_type, COUNT(*) AS n, SUM(size_bytes) AS bytes FROM uploads"
+                " WHERE file_id > ? AND file_id <= ? GROUP BY content_type",
+                after,
+                upper,
+            ).toArray()
+            self._sql.exec("DELETE FROM uploads WHERE file_id > ? AND file_id <= ?", after, upper)
+            self._sql.exec(
+                "INSERT INTO uploads (file_id, size_bytes, content_type, uploaded_at)"
+                " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+                " json_extract(value, '$[3]') FROM json_each(?)",
+                page,
+            )
+            added = self._sql.exec(
+                "SELECT json_extract(value, '$[2]') AS content_type, COUNT(*) AS n,"
+                " SUM(json_extract(value, '$[1]')) AS bytes FROM json_each(?) GROUP BY 1",
+                page,
+            ).toArray()
             for row in removed:
-                self._count(row["content_type"], -1, -row["size_bytes"])
-            for f in files:
-                self._sql.exec(
-                    "INSERT INTO uploads (file_id, size_bytes, content_type, uploaded_at) VALUES (?, ?, ?, ?)",
-                    f["file_id"],
-                    f["size_bytes"],
-                    f["content_type"],
-                    f["created_at"],
-                )
-                self._count(f["content_type"], 1, f["size_bytes"])
-            return len(removed)
+                self._count(row["content_type"], -row["n"], -row["bytes"])
+            for row in added:
+                self._count(row["content_type"], row["n"], row["bytes"])
+            if upto is None:
+                self._derive_totals()
+            return sum(row["n"] for row in removed)
 
         return self._storage.transactionSync(replace)
 

@@ -91,7 +91,9 @@ class FileProcessor:
                 # The count first (so a delete, or the reconciler after it, knows which vectors to
                 # remove), then the vectors, both before the D1 write that completes the file: a
                 # failure here retries the message, which upserts the same ids again.
-                await self.records.vectors_written(file["id"], len(result.chunks)).run()
+                if not await self.records.vectors_written(file["id"], len(result.chunks)):
+                    work.acks.append(message)  # deleted while it was analysed: nothing to index
+                    return
                 embeddings = [(index, vector) for index, _, vector in result.chunks]
                 await self.vectors.upsert(file["user_id"], file["id"], embeddings)
         except Exception as error:

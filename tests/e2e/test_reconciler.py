@@ -2,8 +2,10 @@
 empty and a run "as of" a later hour affects no other test: orphans in time-partitioned keys,
 deleted files whose object and vector deletes failed, and a budget no run exceeds."""
 
+import hashlib
 import json
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -13,6 +15,9 @@ import pytest
 from api_client import ADMIN_TOKEN, SIGNING_KEY, UserFactory, settled, upload
 from invariants import Snapshot, database, owner
 from runtime_harness import ROOT, Runtime, running, wait_for
+
+sys.path.insert(0, str(ROOT / "bench"))
+from scale_state import HEAVY_USER, populate
 
 pytestmark = pytest.mark.e2e
 
@@ -119,3 +124,46 @@ def test_deleting_a_file_removes_it_from_both_search_indexes(runtime: Runtime, u
     assert found("keyword") == []
     assert found("semantic") == []  # the D1 join hides it at once; Vectorize drops it shortly
     wait_for(lambda: vectors_of(runtime, file["id"]) == [], what="Vectorize to drop the vectors")
+
+
+def test_stats_of_thousands_of_files_are_rebuilt_page_by_page_within_a_small_budget(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """2,700 files of one user whose UserStats lost half its rows: a budget of 6 calls per run
+    rebuilds it a page (1,000 files) at a time, across runs, and no run exceeds its budget."""
+    state = tmp_path_factory.mktemp("stats-rebuild")
+    args = [f"--var=ADMIN_TOKEN:{ADMIN_TOKEN}", "--var=RECONCILE_GRACE_MINUTES:0", "--var=RECONCILE_BUDGET:6"]
+    with running(ROOT / "wrangler.toml", state, state / "first.log", args=args) as first:
+        admin = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+        key = first.client.post("/api/admin/keys", json={"user_id": HEAVY_USER}, headers=admin).json()["key"]
+        seeded = first.client.put(
+            "/api/files/seed.txt",
+            content=b"seed",
+            headers={"authorization": f"Bearer {key}", "content-type": "text/plain"},
+        )
+        seeded.raise_for_status()
+    populate(state, 3000, max_chunks=0, max_objects=3000)
+    directory = (state / "v3" / "do" / "edgefiles-UserStats").resolve()
+    stats_file = directory / f"{hashlib.sha256(f'{directory}\0{HEAVY_USER}'.encode()).hexdigest()}.sqlite"
+    with closing(sqlite3.connect(stats_file)) as db:
+        db.execute("DELETE FROM uploads WHERE rowid % 2 = 0")
+        db.execute("UPDATE totals SET upload_count = (SELECT COUNT(*) FROM uploads)")
+        db.commit()
+    with running(ROOT / "wrangler.toml", state, state / "second.log", args=args) as runtime:
+        headers = {"authorization": f"Bearer {key}"}
+        truth = Snapshot.read(state).totals(HEAVY_USER)
+        assert truth[0] == 2701  # 90% of 3,000, and the seed
+        assert runtime.client.get("/api/stats", headers=headers).json()["upload_count"] < truth[0]
+        rebuilding_runs = 0
+        for _ in range(60):
+            response = runtime.client.get("/__scheduled")
+            made = [c for c in runtime.trace(response)["calls"] if not c["sync"]]
+            assert len(made) <= 6, [(c["binding"], c["method"]) for c in made]
+            rebuilding_runs += cursor(runtime, "stats").get("rebuild") is not None
+            stats = runtime.client.get("/api/stats", headers=headers).json()
+            if (stats["upload_count"], stats["total_bytes"]) == truth and not cursor(runtime, "stats")["rebuild"]:
+                break
+        else:
+            raise AssertionError(f"stats still {stats} after 60 runs; D1 says {truth}")
+        assert rebuilding_runs >= 2, "a rebuild of 2,701 files should span runs"
+        assert stats["by_content_type"]["text/plain"] > 0

@@ -78,6 +78,8 @@ def test_keyword_queries_find_exact_codes_for_the_owner_only(chunks: sqlite3.Con
     assert _match(chunks, "alice", "cafe") == ["invoice"]  # diacritics removed on both sides
     assert _match(chunks, "bob", "INV-2026-0042") == ["bobs"]
     assert _match(chunks, "carol", "invoice") == []
+    # The owner's own token is not a word of any text (the owner column is not searched).
+    assert _match(chunks, "alice", owner_token("alice")) == []
 
 
 @pytest.mark.parametrize(

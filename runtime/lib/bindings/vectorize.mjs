@@ -26,7 +26,6 @@ export const LIMITS = {
   maxDimensions: 1536,
   maxIdBytes: 64,
   maxNamespaceBytes: 64,
-  maxIndexNameBytes: 64,
   maxMetadataBytes: 10 * 1024,
   maxMetadataIndexes: 10,
   indexedStringBytes: 64,
@@ -53,7 +52,14 @@ export class VectorizeCommandError extends Error {}
 
 const bytes = (text) => Buffer.byteLength(text, "utf8");
 
+// Index names as wrangler accepts them; checked wherever a name becomes a path, so no name can
+// reach a file outside the state's vectorize/ folder.
+export const INDEX_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
 function indexFile(persistRoot, indexName) {
+  if (typeof indexName !== "string" || !INDEX_NAME.test(indexName)) {
+    throw new VectorizeCommandError("index name must be lowercase letters, digits and dashes, at most 64 bytes, starting with a letter or digit");
+  }
   return path.join(persistRoot, "v3", "vectorize", `${indexName}.sqlite`);
 }
 
@@ -558,9 +564,6 @@ function queryOptions(options) {
 
 // The management side (runtime/bin/vectorize.mjs), as `wrangler vectorize <command>` behaves.
 export function createIndex(persistRoot, name, { dimensions, metric }) {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(name) || bytes(name) > LIMITS.maxIndexNameBytes) {
-    throw new VectorizeCommandError(`index name must be lowercase letters, digits and dashes, at most ${LIMITS.maxIndexNameBytes} bytes`);
-  }
   if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > LIMITS.maxDimensions) {
     throw new VectorizeCommandError(`--dimensions must be an integer from 1 to ${LIMITS.maxDimensions}`);
   }

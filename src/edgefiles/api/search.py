@@ -8,8 +8,9 @@ candidates, so the Worker's work does not grow with the corpus:
   full-text index, so exact names, codes and numbers are found when embeddings miss them.
 `mode=hybrid` (the default) fuses the two lists by reciprocal rank; `semantic` or `keyword` uses
 one. Every hit is joined with the caller's live rows in D1, so a file deleted a moment ago (whose
-vectors Vectorize is still removing) never appears. If the embedding model is unavailable,
-hybrid answers from keywords alone and says so in `modes`; semantic answers 503.
+vectors Vectorize is still removing) never appears. If Workers AI or Vectorize fails (a refused
+model, a rate limit, an outage), hybrid answers from keywords alone and says so in `modes`;
+semantic answers 503.
 """
 
 import logging
@@ -54,7 +55,11 @@ async def search(ctx: RequestContext) -> Response:
     rankings: dict[str, dict[str, int]] = {}
     if mode != "semantic":
         expression = keyword_expression(ctx.user_id, query)
-        hits = await ctx.services.records.keyword_hits(expression, CANDIDATES) if expression else []
+        try:
+            hits = await ctx.services.records.keyword_hits(expression, CANDIDATES) if expression else []
+        except Exception:
+            logger.exception("search: the keyword query failed")
+            raise Problem(503, "Search is temporarily unavailable; try again later") from None
         for file_id, _, snippet in hits:
             snippets.setdefault(file_id, snippet[:SNIPPET_CHARS])
         rankings["keyword"] = best_rank_per_file(file_id for file_id, _, _ in hits)
@@ -62,12 +67,17 @@ async def search(ctx: RequestContext) -> Response:
     if mode != "keyword":
         try:
             [vector] = await ctx.services.ai.embed([query])
-        except ModelUnavailable as error:
-            logger.error("search: %s", error.operator_message)  # the client gets no internals
+            hits = await ctx.services.vectors.nearest(ctx.user_id, vector, CANDIDATES)
+        except Exception as error:
+            # A refused model, a rate limit, a 5xx from Workers AI or Vectorize: the client gets
+            # no internals; hybrid answers from keywords alone and says so in `modes`.
+            if isinstance(error, ModelUnavailable):
+                logger.error("search: %s", error.operator_message)
+            else:
+                logger.exception("search: the semantic half failed")
             if mode == "semantic":
                 raise Problem(503, "Semantic search is unavailable right now; try again later") from None
         else:
-            hits = await ctx.services.vectors.nearest(ctx.user_id, vector, CANDIDATES)
             for file_id, index, _ in hits:
                 best_chunk.setdefault(file_id, index)
             rankings["semantic"] = best_rank_per_file(file_id for file_id, _, _ in hits)

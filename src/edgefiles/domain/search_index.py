@@ -3,10 +3,11 @@ how the two ranked lists become one. Pure: the Worker and the CPython unit tests
 
 - Vectorize ids are derived from the file and the chunk (`<file id>:<chunk index>`), so a retried
   consumer upserts the same ids, and a file's vectors are deleted by naming them: ids 0 to its
-  chunk count - 1 (at most text_chunks.MAX_CHUNKS, which keeps the longest id at 39 bytes of the 64 allowed).
-- A keyword query is an FTS5 expression: the owner's token AND any of the user's words, each
-  word quoted as a phrase (FTS5 tokenises it as it tokenised the text, so "INV-2026-0042" matches
-  those three tokens in a row and no operator syntax from the user is ever interpreted).
+  chunk count - 1 (at most text_chunks.MAX_CHUNKS: the longest id is 39 of the 64 bytes allowed).
+- A keyword query is an FTS5 expression: the owner's token AND any of the user's words in the
+  text (a column filter, so no word matches the owner column), each word quoted as a phrase
+  (FTS5 tokenises it as it tokenised the text, so "INV-2026-0042" matches those three tokens in
+  a row, and no operator syntax from the user is ever interpreted).
 - Hybrid ranking is reciprocal rank fusion (Cormack et al., 2009): a file scores sum(1 / (k +
   rank)) over the lists it appears in, with its best chunk's rank in each. It needs no score
   calibration between BM25 and cosine similarity.
@@ -52,7 +53,7 @@ def keyword_expression(user_id: str, text: str) -> str | None:
             break
     if not phrases:
         return None
-    return f"owner:{owner_token(user_id)} AND ({' OR '.join(phrases)})"
+    return f"owner:{owner_token(user_id)} AND content:({' OR '.join(phrases)})"
 
 
 def best_rank_per_file(file_ids: Iterable[str]) -> dict[str, int]:

@@ -123,12 +123,19 @@ class FileRecords:
         statements += [insert.bind(file["id"], file["user_id"], i, text, file["id"]) for i, text in chunks]
         return statements
 
-    def vectors_written(self, file_id: str, chunk_count: int) -> Any:
-        """Recorded before a file's vectors are upserted, whatever the file's state: a deleted
-        file's vectors are then always known to the reconciler, which deletes them again."""
-        return self._db.prepare("UPDATE files SET chunk_count = MAX(COALESCE(chunk_count, 0), ?) WHERE id = ?").bind(
-            chunk_count, file_id
+    async def vectors_written(self, file_id: str, chunk_count: int) -> bool:
+        """Records, before a file's vectors are upserted, how many there will be, whatever the
+        file's state (so a delete from now on, or the reconciler after it, deletes them). Answers
+        whether the file is still live: if it is not, its vectors must not be written at all."""
+        row = await (
+            self._db.prepare(
+                "UPDATE files SET chunk_count = MAX(COALESCE(chunk_count, 0), ?) WHERE id = ?"
+                " RETURNING deleted_at IS NULL AS live"
+            )
+            .bind(chunk_count, file_id)
+            .first()
         )
+        return bool(row and row["live"])
 
     def failed(self, file_id: str, reason: str, now: str) -> Any:
         return self._db.prepare(

@@ -11,9 +11,9 @@ cover everything and no run looks at all of it. Every step is idempotent.
 Where orphans come from, and how each is found without listing the bucket:
 - A single-request upload whose D1 insert and clean-up delete both failed leaves an object no row
   owns. Objects are keyed `objects/<UTC hour>/<owner>/<file>` (domain/files.py), so such an
-  orphan can only be in the hour it was written. The `orphans` step lists each hour's prefix
-  once, after the hour has been over for the grace period, and deletes the keys no live row
-  owns. Its cursor is (hour, last key); finding the next non-empty hour is one list call.
+  orphan can only be in the hour its upload began. The `orphans` step lists each hour's prefix
+  once, an hour after it ended (or the grace period, if longer), and deletes the keys no live
+  row owns; an object written less than the grace period ago stops the listing there. Its cursor is (hour, last key); finding the next non-empty hour is one list call.
 - A deleted file whose object or vector delete failed: deleted rows stay in D1 (with their key
   and chunk count), and the `purge` step walks them in (deleted_at, id) order once, deleting
   their objects and vectors again (deleting what is already gone is harmless).
@@ -60,6 +60,9 @@ STEP_WEIGHTS = {
     "stats": 12,
 }
 IDLE_UPLOAD_AGE = timedelta(days=1)
+# How long after an hour ends its prefix is listed: a single-request upload keyed in that hour
+# may still be streaming its body (100 MB over a slow link takes minutes).
+HOUR_SETTLE = timedelta(hours=1)
 PENDING_BATCH = 100  # the Queues sendBatch limit
 PURGE_BATCH = 100
 LIST_PAGE = 1000  # R2 list's maximum, and R2 delete's
@@ -181,7 +184,7 @@ class Reconciler:
                 if prefix is None:
                     break
                 hour = prefix[len(OBJECT_PREFIX) : -1]
-                if not hour_settled(hour, self.now, self.grace):
+                if not hour_settled(hour, self.now, max(self.grace, HOUR_SETTLE)):
                     break  # uploads into it may still be in flight; a later run takes it
                 position = {"hour": hour, "after": "", "done": False}
             listed = await self._sweep(budget, f"{OBJECT_PREFIX}{position['hour']}/", position["after"])
