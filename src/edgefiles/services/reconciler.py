@@ -13,7 +13,8 @@ Where orphans come from, and how each is found without listing the bucket:
   owns. Objects are keyed `objects/<UTC hour>/<owner>/<file>` (domain/files.py), so such an
   orphan can only be in the hour its upload began. The `orphans` step lists each hour's prefix
   once, an hour after it ended (or the grace period, if longer), and deletes the keys no live
-  row owns; an object written less than the grace period ago stops the listing there. Its cursor is (hour, last key); finding the next non-empty hour is one list call.
+  row owns; an object written less than the grace period ago stops the listing there. Its
+  cursor is (hour, last key); finding the next non-empty hour is one list call.
 - A deleted file whose object or vector delete failed: deleted rows stay in D1 (with their key
   and chunk count), and the `purge` step walks them in (deleted_at, id) order once, deleting
   their objects and vectors again (deleting what is already gone is harmless).
