@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-def database(state: Path, kind: str) -> sqlite3.Connection:
+def database(state: Path, kind: str, *, writable: bool = False) -> sqlite3.Connection:
+    """A store's SQLite database, read-only unless `writable` (only while the runtime is stopped)."""
     folder = state / "v3" / kind
     [path] = [p for p in folder.glob("*/*.sqlite") if p.name != "metadata.sqlite"]
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    return sqlite3.connect(f"file:{path}?mode={'rw' if writable else 'ro'}", uri=True)
 
 
 @dataclass

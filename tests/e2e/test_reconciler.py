@@ -7,6 +7,7 @@ import json
 import sqlite3
 import sys
 import time
+from array import array
 from collections.abc import Iterator
 from contextlib import closing
 
@@ -142,7 +143,17 @@ def test_stats_of_thousands_of_files_are_rebuilt_page_by_page_within_a_small_bud
             headers={"authorization": f"Bearer {key}", "content-type": "text/plain"},
         )
         seeded.raise_for_status()
-    populate(state, 3000, max_chunks=0, max_objects=3000)
+    built = populate(state, 3000, max_chunks=0, max_objects=3000)
+    # Embeddings from before Vectorize (migration 0005 moved them to legacy_chunk_vectors): two of
+    # a live file, one of a file that no longer exists.
+    legacy_file = built.heavy_files[0]
+    blob = array("f", [0.5] * 768).tobytes()
+    with closing(database(state, "d1", writable=True)) as d1:
+        d1.executemany(
+            "INSERT INTO legacy_chunk_vectors (file_id, user_id, chunk_index, embedding) VALUES (?, ?, ?, ?)",
+            [(legacy_file, HEAVY_USER, 0, blob), (legacy_file, HEAVY_USER, 1, blob), ("gone", HEAVY_USER, 0, blob)],
+        )
+        d1.commit()
     directory = (state / "v3" / "do" / "edgefiles-UserStats").resolve()
     stats_file = directory / f"{hashlib.sha256(f'{directory}\0{HEAVY_USER}'.encode()).hexdigest()}.sqlite"
     with closing(sqlite3.connect(stats_file)) as db:
@@ -167,3 +178,8 @@ def test_stats_of_thousands_of_files_are_rebuilt_page_by_page_within_a_small_bud
             raise AssertionError(f"stats still {stats} after 60 runs; D1 says {truth}")
         assert rebuilding_runs >= 2, "a rebuild of 2,701 files should span runs"
         assert stats["by_content_type"]["text/plain"] > 0
+        # The small budget reached every step in turn: the legacy embeddings moved too.
+        wait_for(lambda: sorted(vectors_of(runtime, legacy_file)) == [f"{legacy_file}:0", f"{legacy_file}:1"])
+        assert vectors_of(runtime, "gone") == []
+        with closing(database(state, "d1")) as d1:
+            assert d1.execute("SELECT COUNT(*) FROM legacy_chunk_vectors").fetchone() == (0,)

@@ -4,8 +4,9 @@ way left behind, with a fixed cost per run however much data there is.
 Budget. Every binding call a run makes (a D1 statement, an R2, Queue, Vectorize or Durable
 Object call) costs one unit, and a run spends at most RECONCILE_BUDGET units (default 40: under
 the Free plan's 50 D1 queries and 50 subrequests per invocation; two go to reading and writing
-the cursors). The steps share it by weight, and what a step leaves carries to the next. A step
-stops where its share ends and records where in `reconciler_cursors` (D1), so successive runs
+the cursors). The steps share it by weight, and what a step leaves carries to the next; the
+step that goes first turns each run, so with a small budget each is in turn the one that gets
+the rest. A step stops where its share ends and records where in `reconciler_cursors` (D1), so successive runs
 cover everything and no run looks at all of it. Every step is idempotent.
 
 Where orphans come from, and how each is found without listing the bucket:
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BUDGET = 40
 CURSOR_CALLS = 2  # one read and one write of every step's cursor
+TURN = "turn"  # which step goes first, kept with the cursors
 # Shares of the budget, in the order the steps run.
 STEP_WEIGHTS = {
     "requeue": 3,
@@ -117,10 +119,16 @@ class Reconciler:
             logger.error("reconcile: a budget of %d cannot read and write its cursors", self.report.budget)
             return self.report
         cursors = await self.cursors.load()
-        updated: dict[str, Any] = {}
+        # The step that goes first turns each run: what an earlier step leaves carries to the later
+        # ones, so with a small budget every step is in turn the one that gets the rest.
+        turn = cursors.get(TURN) if isinstance(cursors.get(TURN), int) else 0
+        names = list(steps)
+        order = names[turn % len(names) :] + names[: turn % len(names)]
+        updated: dict[str, Any] = {TURN: turn + 1}
         remaining_weight = sum(STEP_WEIGHTS.values())
         try:
-            for name, step in steps.items():
+            for name in order:
+                step = steps[name]
                 share = self.budget.share(STEP_WEIGHTS[name], remaining_weight)
                 remaining_weight -= STEP_WEIGHTS[name]
                 # Steps are independent: one failing must not stop the others from repairing.
