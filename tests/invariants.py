@@ -66,7 +66,9 @@ def reconciler_behind(state: Path) -> list[str]:
         pending = d1.execute("SELECT COUNT(*) FROM files WHERE status = 'pending' AND deleted_at IS NULL").fetchone()
     behind = []
     stats = cursors.get("stats")
-    if newest_change and (stats is None or stats["rebuild"] or (stats["at"], stats["id"]) < tuple(newest_change)):
+    if newest_change and (
+        stats is None or stats["rebuild"] or stats.get("suspect") or (stats["at"], stats["id"]) < tuple(newest_change)
+    ):
         behind.append("stats")
     purge = cursors.get("purge")
     if newest_delete and (purge is None or (purge["at"], purge["id"]) < tuple(newest_delete)):

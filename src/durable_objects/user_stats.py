@@ -103,35 +103,43 @@ class UserStats(DurableObject):
 
         return self._storage.transactionSync(record)
 
-    def replace_range(self, after: str, upto: str | None, files: list[dict[str, Any]]) -> int:
+    def replace_range(self, after: str, upto: str | None, files: list[dict[str, Any]], as_of: str) -> int:
         """Makes the rows with `after` < file_id <= `upto` (no upper bound when `upto` is None)
-        exactly `files` ([{file_id, size_bytes, content_type, created_at}], as the reconciler
-        reads them from D1), adjusting the totals by the difference; the last page (`upto` None)
-        also re-derives the totals from the rows, so a rebuild ends consistent whatever the object
+        what D1 held at `as_of`: `files` ([{file_id, size_bytes, content_type, created_at}], as the
+        reconciler read them then). Rows recorded since `as_of` (uploads that landed after the
+        page was read) are kept. The totals change by the difference, and the last page (`upto`
+        None) re-derives them from the rows, so a rebuild ends consistent whatever the object
         held. A page is a handful of statements (json_each), not one per file. Returns the rows
         removed."""
         upper = _AFTER_EVERY_ID if upto is None else upto
         page = json.dumps([[f["file_id"], f["size_bytes"], f["content_type"], f["created_at"]] for f in files])
+        in_range = "file_id > ? AND file_id <= ? AND uploaded_at < ?"
 
         def replace() -> int:
             removed = self._sql.exec(
-                "SELECT content_type, COUNT(*) AS n, SUM(size_bytes) AS bytes FROM uploads"
-                " WHERE file_id > ? AND file_id <= ? GROUP BY content_type",
+                "SELECT content_type, COUNT(*) AS n, SUM(size_bytes) AS bytes FROM uploads WHERE "  # noqa: S608
+                + in_range
+                + " GROUP BY content_type",
                 after,
                 upper,
+                as_of,
             ).toArray()
-            self._sql.exec("DELETE FROM uploads WHERE file_id > ? AND file_id <= ?", after, upper)
-            self._sql.exec(
-                "INSERT INTO uploads (file_id, size_bytes, content_type, uploaded_at)"
-                " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
-                " json_extract(value, '$[3]') FROM json_each(?)",
-                page,
+            self._sql.exec("DELETE FROM uploads WHERE " + in_range, after, upper, as_of)  # noqa: S608
+            new = (
+                " FROM json_each(?) WHERE NOT EXISTS"
+                " (SELECT 1 FROM uploads WHERE file_id = json_extract(value, '$[0]'))"
             )
             added = self._sql.exec(
                 "SELECT json_extract(value, '$[2]') AS content_type, COUNT(*) AS n,"
-                " SUM(json_extract(value, '$[1]')) AS bytes FROM json_each(?) GROUP BY 1",
+                " SUM(json_extract(value, '$[1]')) AS bytes" + new + " GROUP BY 1",
                 page,
             ).toArray()
+            self._sql.exec(
+                "INSERT INTO uploads (file_id, size_bytes, content_type, uploaded_at)"
+                " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+                " json_extract(value, '$[3]')" + new,
+                page,
+            )
             for row in removed:
                 self._count(row["content_type"], -row["n"], -row["bytes"])
             for row in added:

@@ -30,8 +30,10 @@ Steps:
 2. purge, 3. orphans, 4. legacy_objects, 5. idle_uploads, 6. legacy_vectors: as above.
 7. stats: rows that changed, in (updated_at, id) order from the cursor; each changed user's live
    count and bytes in D1 (one aggregate over an index) against their UserStats. A user who
-   disagrees is rebuilt a page of 1,000 files at a time (UserStats.replace_range), across as
-   many runs as it takes.
+   disagrees is compared again on the next run (an upload or delete in flight has landed by
+   then), and one who still disagrees is rebuilt a page of 1,000 files at a time
+   (UserStats.replace_range, which keeps rows recorded after the page was read), across as many
+   runs as it takes.
 """
 
 import logging
@@ -298,18 +300,35 @@ class Reconciler:
         self.report.vectors_moved += len(live)
         return cursor
 
+    async def _agrees(self, user_id: str) -> bool:
+        """Whether a user's UserStats counts what D1 holds (two calls)."""
+        count, total = await self.audit.live_totals(user_id)
+        stats = await self.services.stats.stats(user_id)
+        return (stats["upload_count"], stats["total_bytes"]) == (count, total)
+
     async def stats(self, budget: Budget, cursor: Any) -> dict[str, Any]:
-        position = cursor or {"at": "", "id": "", "rebuild": None}
+        position = {"at": "", "id": "", "rebuild": None, "suspect": None, **(cursor or {})}
         while True:
+            suspect = position["suspect"]
+            if suspect is not None:
+                # Disagreed on the last run: an upload or delete in flight then has landed by now,
+                # so a user who still disagrees is rebuilt (a rebuild can span many runs).
+                if not budget.take(2):
+                    break
+                agrees = await self._agrees(suspect)
+                rebuild = None if agrees else {"user": suspect, "after": ""}
+                position = {**position, "suspect": None, "rebuild": rebuild}
+                continue
             rebuild = position["rebuild"]
             if rebuild is not None:
                 if not budget.take(2):
                     break
                 user_id, after = rebuild["user"], rebuild["after"]
+                as_of = iso(datetime.now(UTC))
                 page = await self.audit.live_page(user_id, after, STATS_PAGE)
                 last = len(page) < STATS_PAGE
                 upto = None if last else page[-1]["file_id"]
-                await self.services.stats.replace_range(user_id, after, upto, page)
+                await self.services.stats.replace_range(user_id, after, upto, page, as_of)
                 if last:
                     position = {**position, "rebuild": None}
                     self.report.stats_rebuilt.append(user_id)
@@ -331,19 +350,12 @@ class Reconciler:
                         return position
                     checked.add(user_id)
                     self.report.stats_checked.append(user_id)
-                    count, total = await self.audit.live_totals(user_id)
-                    stats = await self.services.stats.stats(user_id)
-                    if (stats["upload_count"], stats["total_bytes"]) != (count, total):
-                        position = {
-                            "at": change["updated_at"],
-                            "id": change["id"],
-                            "rebuild": {"user": user_id, "after": ""},
-                        }
-                        break
-                position = {"at": change["updated_at"], "id": change["id"], "rebuild": None}
-            else:
-                if len(changes) < CHANGES_PAGE:
-                    break
+                    if not await self._agrees(user_id):
+                        position = {**position, "at": change["updated_at"], "id": change["id"], "suspect": user_id}
+                        return position  # confirmed (or not) on the next run
+                position = {**position, "at": change["updated_at"], "id": change["id"]}
+            if len(changes) < CHANGES_PAGE:
+                break
         return position
 
 

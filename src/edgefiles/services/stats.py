@@ -16,8 +16,10 @@ class UserStatsClient:
     async def record_delete(self, user_id: str, file_id: str) -> None:
         await self._stub(user_id).record_delete(file_id)
 
-    async def replace_range(self, user_id: str, after: str, upto: str | None, files: list[dict[str, Any]]) -> None:
-        await self._stub(user_id).replace_range(after, upto, files)
+    async def replace_range(
+        self, user_id: str, after: str, upto: str | None, files: list[dict[str, Any]], as_of: str
+    ) -> None:
+        await self._stub(user_id).replace_range(after, upto, files, as_of)
 
     async def stats(self, user_id: str) -> dict[str, Any]:
         return dict(await self._stub(user_id).stats())
