@@ -30,9 +30,9 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "tests"))
 sys.path.insert(0, str(BENCH))
-from scale_state import HEAVY_USER, populate
+from scale_state import HEAVY_USER, create_stores, populate
 
-from runtime_harness import ROOT, Runtime, running, wait_for
+from runtime_harness import ROOT, Runtime, running
 
 ADMIN = "bench-admin-token-0123456789abcdef-0123"
 BUDGET = 40
@@ -98,25 +98,7 @@ def measure(runtime: Runtime, call: Callable[[int], httpx.Response], rounds: int
 def run_size(n: int, workdir: Path, rounds: int) -> dict:
     state = workdir / f"n{n}"
     log = workdir / f"n{n}.log"
-    with running(ROOT / "wrangler.toml", state, log, args=ARGS) as runtime:
-        admin = {"authorization": f"Bearer {ADMIN}"}
-        key = runtime.client.post("/api/admin/keys", json={"user_id": HEAVY_USER}, headers=admin).json()["key"]
-        # One real upload, so every store (R2's database among them) exists before it is filled.
-        seeded = runtime.client.put(
-            "/api/files/seed.txt",
-            content=b"seed",
-            headers={"authorization": f"Bearer {key}", "content-type": "text/plain"},
-        )
-        seeded.raise_for_status()
-        wait_for(
-            lambda: (
-                runtime.client.get(seeded.headers["location"], headers={"authorization": f"Bearer {key}"}).json()[
-                    "status"
-                ]
-                != "pending"
-            ),
-            timeout=60,
-        )
+    key = create_stores(state, ADMIN, [HEAVY_USER], ARGS)[HEAVY_USER]
     started = time.monotonic()
     built = populate(state, n)
     build_seconds = time.monotonic() - started

@@ -2,9 +2,10 @@
 (while it is stopped): D1 rows, chunks and their FTS5 index, R2 objects, Vectorize vectors and
 UserStats objects, consistent with each other as the Worker would have left them.
 
-Used by bench/scale.py (N = 1k ... 1M file rows) and by the search completeness test. The state
-must first exist: start the runtime once on it (that applies the D1 migrations, creates the R2
-bucket's database and the Vectorize index), stop it, then call `populate`.
+Used by bench/scale.py (N = 1k ... 1M file rows) and by the search and reconciler tests. The
+stores must first exist: `create_stores` starts the runtime once on the state (that applies the
+D1 migrations and creates the Vectorize index), mints the users' keys and uploads one file (which
+creates R2's database), then stops it; `populate` fills the stores.
 
 Layout of each store, as of miniflare 4 and this repository's runtime:
 - D1: v3/d1/miniflare-D1DatabaseObject/<hash>.sqlite (the schema from migrations/);
@@ -169,6 +170,27 @@ class _Stores:
             connection.close()
         for seed in self.seeds:
             seed.unlink()
+
+
+def create_stores(state: Path, admin_token: str, users: list[str], args: list[str]) -> dict[str, str]:
+    """Starts edgefiles once on `state` and stops it: the stores exist, and each user has an API
+    key (returned) and the first user one uploaded file."""
+    from runtime_harness import ROOT, running, wait_for  # tests/, on the caller's sys.path
+
+    admin = {"authorization": f"Bearer {admin_token}"}
+    with running(ROOT / "wrangler.toml", state, state / "create-stores.log", args=args) as runtime:
+        keys = {
+            user: runtime.client.post("/api/admin/keys", json={"user_id": user}, headers=admin).json()["key"]
+            for user in users
+        }
+        owner = {"authorization": f"Bearer {keys[users[0]]}"}
+        seed = runtime.client.put(
+            "/api/files/seed.txt", content=b"seed", headers={**owner, "content-type": "text/plain"}
+        )
+        seed.raise_for_status()
+        location = seed.headers["location"]
+        wait_for(lambda: runtime.client.get(location, headers=owner).json()["status"] != "pending")
+    return keys
 
 
 def populate(state: Path, n: int, *, max_chunks: int = 100_000, max_objects: int = 100_000) -> Built:

@@ -18,7 +18,7 @@ from invariants import Snapshot, database, owner
 from runtime_harness import ROOT, Runtime, running, wait_for
 
 sys.path.insert(0, str(ROOT / "bench"))
-from scale_state import HEAVY_USER, populate
+from scale_state import HEAVY_USER, create_stores, populate
 
 pytestmark = pytest.mark.e2e
 
@@ -134,15 +134,7 @@ def test_stats_of_thousands_of_files_are_rebuilt_page_by_page_within_a_small_bud
     rebuilds it a page (1,000 files) at a time, across runs, and no run exceeds its budget."""
     state = tmp_path_factory.mktemp("stats-rebuild")
     args = [f"--var=ADMIN_TOKEN:{ADMIN_TOKEN}", "--var=RECONCILE_GRACE_MINUTES:0", "--var=RECONCILE_BUDGET:6"]
-    with running(ROOT / "wrangler.toml", state, state / "first.log", args=args) as first:
-        admin = {"authorization": f"Bearer {ADMIN_TOKEN}"}
-        key = first.client.post("/api/admin/keys", json={"user_id": HEAVY_USER}, headers=admin).json()["key"]
-        seeded = first.client.put(
-            "/api/files/seed.txt",
-            content=b"seed",
-            headers={"authorization": f"Bearer {key}", "content-type": "text/plain"},
-        )
-        seeded.raise_for_status()
+    key = create_stores(state, ADMIN_TOKEN, [HEAVY_USER], args)[HEAVY_USER]
     built = populate(state, 3000, max_chunks=0, max_objects=3000)
     # Embeddings from before Vectorize (migration 0005 moved them to legacy_chunk_vectors): two of
     # a live file, one of a file that no longer exists.

@@ -13,7 +13,7 @@ from api_client import ADMIN_TOKEN, SIGNING_KEY, User, settled
 from runtime_harness import ROOT, Runtime, running, wait_for
 
 sys.path.insert(0, str(ROOT / "bench"))
-from scale_state import HEAVY_USER, LIGHT_USERS, populate
+from scale_state import HEAVY_USER, LIGHT_USERS, create_stores, populate
 
 pytestmark = pytest.mark.e2e
 
@@ -40,20 +40,7 @@ class Corpus:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
     state = tmp_path_factory.mktemp("search-scale")
-    admin = {"authorization": f"Bearer {ADMIN_TOKEN}"}
-    with running(ROOT / "wrangler.toml", state, state / "first.log", args=ARGS) as runtime:
-        keys = {
-            user: runtime.client.post("/api/admin/keys", json={"user_id": user}, headers=admin).json()["key"]
-            for user in (HEAVY_USER, LIGHT_USERS[0])
-        }
-        seed = runtime.client.put(
-            "/api/files/seed.txt",
-            content=b"seed",
-            headers={"authorization": f"Bearer {keys[HEAVY_USER]}", "content-type": "text/plain"},
-        )
-        seed.raise_for_status()
-        heavy = {"authorization": f"Bearer {keys[HEAVY_USER]}"}
-        wait_for(lambda: runtime.client.get(seed.headers["location"], headers=heavy).json()["status"] != "pending")
+    keys = create_stores(state, ADMIN_TOKEN, [HEAVY_USER, LIGHT_USERS[0]], ARGS)
     built = populate(state, ROWS)
     assert built.chunks > 5000
     with running(ROOT / "wrangler.toml", state, state / "second.log", args=ARGS) as runtime:
