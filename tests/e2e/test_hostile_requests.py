@@ -340,7 +340,7 @@ def test_item7_a_deleted_files_text_and_summary_leave_d1(edgefiles: Runtime, use
 
     def leftovers() -> tuple[int, tuple]:
         with closing(database(edgefiles.persist_to, "d1")) as d1:
-            chunks = d1.execute("SELECT count(*) FROM file_chunks WHERE file_id = ?", (file["id"],)).fetchone()[0]
+            chunks = d1.execute("SELECT count(*) FROM chunks WHERE file_id = ?", (file["id"],)).fetchone()[0]
             row = d1.execute(
                 "SELECT ai_analysis, description, last_error FROM files WHERE id = ?", (file["id"],)
             ).fetchone()
