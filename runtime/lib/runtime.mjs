@@ -25,8 +25,17 @@ import { Bridge } from "./bindings/bridge.mjs";
 import { D1Database } from "./bindings/d1.mjs";
 import { WorkflowEngine } from "./bindings/workflows.mjs";
 import { wrapBinding } from "./bindings/wrap.mjs";
-import { EDGE_REQUEST_BODY_LIMIT, refuseTooLarge, startServer, toWebRequest, writeWebResponse } from "./server.mjs";
+import {
+  completeUpgrade,
+  EDGE_REQUEST_BODY_LIMIT,
+  refuseTooLarge,
+  startServer,
+  toWebRequest,
+  writeRawResponse,
+  writeWebResponse,
+} from "./server.mjs";
 import { FixedLengthStream } from "./streams.mjs";
+import { installWebSocketGlobals } from "./websockets.mjs";
 
 export class StartupError extends Error {}
 
@@ -66,6 +75,7 @@ export async function startRuntime({
   const devVars = loadDevVars(config);
   log(`config ${config.path}; state ${persistRoot}/v3${devVars.file ? `; vars from ${path.basename(devVars.file)}` : ""}`);
   globalThis.FixedLengthStream ??= FixedLengthStream;
+  installWebSocketGlobals();
 
   let queueHandler = async () => ({ decisions: [], error: "the Python Worker is not loaded yet" });
   // What the Worker prints, with bundle paths (/session/metadata/...) shown as project paths.
@@ -268,6 +278,23 @@ export async function startRuntime({
     if (trace?.exceeded) logError(`${req.method} ${url.pathname}: ${MESSAGES[trace.exceeded]}`);
   }
 
+  // A WebSocket upgrade: the Worker's fetch decides, as for any request; a 101 with a webSocket
+  // joins the client's connection to that socket, anything else is written back as it is.
+  async function upgrade(req, socket, head) {
+    const started = performance.now();
+    const url = new URL(req.url, "http://localhost");
+    const { request } = toWebRequest(req, { port, limit: requestBodyLimit });
+    const asset = assets && (await assets.respond(request));
+    const trace = asset ? null : new Trace("fetch", `${req.method} ${url.pathname}`);
+    const response = asset ?? (await workerResponse(req, url, request, trace));
+    if (response.status === 101 && response.webSocket) {
+      completeUpgrade(req, socket, head, response, (code) => log(`WebSocket ${url.pathname} closed (${code})`));
+    } else {
+      await writeRawResponse(socket, response);
+    }
+    log(`${req.method} ${url.pathname} ${response.status} (upgrade; ${asset ? "asset" : usage(trace)}, ${ms(started)} ms)`);
+  }
+
   async function workerResponse(req, url, request, trace) {
     let response;
     try {
@@ -315,6 +342,13 @@ export async function startRuntime({
         return send(400, { error: error.message });
       }
     }
+    // Evicts every Durable Object instance with nothing in flight, as hibernation does: the next
+    // call or socket event constructs it again.
+    if (parts[1] === "durable-objects" && parts[2] === "evict" && req.method === "POST") {
+      let evicted = 0;
+      for (const namespace of namespaces) evicted += await namespace.evictIdle();
+      return send(200, { evicted });
+    }
     // Sends a message through a queue producer binding, as the Worker would (e.g. to deliver a
     // job twice and watch the consumer stay idempotent).
     if (parts[1] === "queues" && parts[2] && req.method === "POST") {
@@ -326,7 +360,7 @@ export async function startRuntime({
     return send(404, { error: "unknown control route" });
   }
 
-  const server = await step(`listen on http://${host}:${port}`, () => startServer({ port, host, handle }));
+  const server = await step(`listen on http://${host}:${port}`, () => startServer({ port, host, handle, upgrade }));
   const address = server.address();
   log(`ready on http://${host}:${address.port} after ${sinceStart()} ms`);
 

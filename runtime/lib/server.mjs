@@ -2,7 +2,9 @@
 // back out. Bodies stay streams with backpressure in both directions.
 import http from "node:http";
 import { once } from "node:events";
+import { WebSocketServer } from "ws";
 import { registerKnownLength } from "./streams.mjs";
+import { MAX_MESSAGE_BYTES } from "./websockets.mjs";
 
 const NO_BODY_METHODS = new Set(["GET", "HEAD"]);
 const BODY_HIGH_WATER_MARK = 64 * 1024;
@@ -140,7 +142,45 @@ export async function writeWebResponse(response, res, { head, onStop = null }) {
   }
 }
 
-export function startServer({ port, host, handle }) {
+// WebSocket handshakes are completed by `ws` once the Worker has answered 101 with a webSocket:
+// the subprotocol is the one the Worker's response names, if any.
+const handshakes = new WebSocketServer({
+  noServer: true,
+  maxPayload: MAX_MESSAGE_BYTES,
+  handleProtocols: (offered, req) => (req.chosenProtocol && offered.has(req.chosenProtocol) ? req.chosenProtocol : false),
+});
+
+// Joins the client's connection to `end` (the webSocket of the Worker's 101 response).
+export function completeUpgrade(req, socket, head, response, onClosed) {
+  req.chosenProtocol = response.headers.get("sec-websocket-protocol");
+  const end = response.webSocket;
+  handshakes.handleUpgrade(req, socket, head, (client) => {
+    const peer = end.joinTo({
+      send: (data) => client.readyState === client.OPEN && client.send(data),
+      close: (code, reason) => client.readyState === client.OPEN && client.close(code, reason),
+    });
+    client.on("message", (data, isBinary) => {
+      const buffer = Buffer.concat(Array.isArray(data) ? data : [data]);
+      peer.message(isBinary ? buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) : buffer.toString("utf8"));
+    });
+    client.on("close", (code, reason) => {
+      peer.close(code, reason.toString("utf8"), true);
+      onClosed?.(code);
+    });
+    client.on("error", (error) => peer.error(error));
+  });
+}
+
+// A response to an upgrade request that is not 101: written to the raw socket, then closed.
+export async function writeRawResponse(socket, response) {
+  const body = Buffer.from(await response.arrayBuffer());
+  const lines = [`HTTP/1.1 ${response.status} ${response.statusText || http.STATUS_CODES[response.status] || ""}`];
+  for (const [name, value] of response.headers) if (name !== "content-length" && name !== "transfer-encoding") lines.push(`${name}: ${value}`);
+  lines.push(`content-length: ${body.byteLength}`, "connection: close", "", "");
+  socket.end(Buffer.concat([Buffer.from(lines.join("\r\n")), body]));
+}
+
+export function startServer({ port, host, handle, upgrade = null }) {
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error) => {
       if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
@@ -154,6 +194,14 @@ export function startServer({ port, host, handle }) {
   // "connection reset"). 65 s is longer than any such hold in the tests.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  server.on("upgrade", (req, socket, head) => {
+    socket.on("error", () => {});
+    if (!upgrade) return socket.destroy();
+    upgrade(req, socket, head).catch((error) => {
+      socket.destroy();
+      process.stderr.write(`[pyworker] upgrade handling failed: ${error?.stack ?? error}\n`);
+    });
+  });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve(server));

@@ -26,11 +26,18 @@ class DurableObjectId {
   }
 }
 
+// The hibernation API's limits (workerd api/actor-state.h MAX_TAGS_PER_CONNECTION, MAX_TAG_LENGTH;
+// io/legacy-hibernation-manager.h ACTIVE_CONNECTION_LIMIT), with workerd's messages.
+const MAX_TAGS = 10;
+const MAX_TAG_CHARS = 256;
+const MAX_HIBERNATABLE_SOCKETS = 32_768;
+
 class DurableObjectState {
-  constructor(id, storage) {
+  constructor(id, storage, host) {
     this.id = id;
     this.storage = storage;
     Object.defineProperty(this, "pending", { value: new Set(), enumerable: false });
+    Object.defineProperty(this, "host", { value: host, enumerable: false });
   }
   get [Symbol.toStringTag]() {
     return "DurableObjectState";
@@ -48,13 +55,51 @@ class DurableObjectState {
   abort(reason) {
     throw new Error(`Durable Object aborted${reason ? `: ${reason}` : ""}`);
   }
-  acceptWebSocket() {
-    throw new Error("WebSocket hibernation is not supported by the local runtime");
+  // The WebSocket Hibernation API: the object accepts a socket, its events go to the object's
+  // webSocketMessage / webSocketClose / webSocketError handlers, and the object may be evicted
+  // from memory while the socket stays open (ObjectHost.sockets holds it, not the instance).
+  acceptWebSocket(ws, tags = []) {
+    const list = [...new Set(Array.from(tags ?? [], String))]; // duplicates are ignored
+    if (list.length > MAX_TAGS) throw new RangeError(`a Hibernatable WebSocket cannot have more than ${MAX_TAGS} tags`);
+    for (const tag of list) {
+      if (tag.length > MAX_TAG_CHARS) throw new RangeError(`"${tag}" is longer than the max tag length (${MAX_TAG_CHARS} characters).`);
+    }
+    if (this.host.sockets.size >= MAX_HIBERNATABLE_SOCKETS) {
+      throw new RangeError(`only ${MAX_HIBERNATABLE_SOCKETS} websockets can be accepted on a single Durable Object instance`);
+    }
+    ws.acceptHibernatable({ deliver: (socket, event) => this.host.deliverSocketEvent(socket, event) });
+    this.host.sockets.set(ws, { tags: list, autoResponseAt: null });
   }
-  getWebSockets() {
-    return [];
+  getWebSockets(tag = undefined) {
+    const open = [...this.host.sockets.entries()].filter(([ws]) => ws.readyState <= 1);
+    return open.filter(([, meta]) => tag === undefined || tag === null || meta.tags.includes(tag)).map(([ws]) => ws);
+  }
+  getTags(ws) {
+    const meta = this.host.sockets.get(ws);
+    if (!meta) throw new TypeError("you must call 'acceptWebSocket()' before attempting to access the tags of a WebSocket.");
+    return [...meta.tags];
+  }
+  setWebSocketAutoResponse(pair = undefined) {
+    this.host.autoResponse = pair ?? null;
+  }
+  getWebSocketAutoResponse() {
+    return this.host.autoResponse;
+  }
+  getWebSocketAutoResponseTimestamp(ws) {
+    const at = this.host.sockets.get(ws)?.autoResponseAt;
+    return at ? new Date(at) : null;
+  }
+  setHibernatableWebSocketEventTimeout(ms = undefined) {
+    this.host.eventTimeoutMs = ms ?? null;
+  }
+  getHibernatableWebSocketEventTimeout() {
+    return this.host.eventTimeoutMs ?? null;
   }
 }
+
+// How long an object with hibernatable sockets and nothing else to do stays in memory
+// (production: about ten seconds of inactivity).
+export const HIBERNATE_AFTER_MS = 10_000;
 
 // One live object: its Python instance, its storage and the queue that serialises its calls.
 class ObjectHost {
@@ -70,10 +115,17 @@ class ObjectHost {
     if (id.name !== undefined) this.storage.rememberIdName(id.name);
     const name = this.storage.idName(); // the name an id from a file alone (after a restart) lacks
     if (name !== null) id.name = name;
-    this.state = new DurableObjectState(id, wrapStorage(this.storage, namespace.binding));
+    this.state = new DurableObjectState(id, wrapStorage(this.storage, namespace.binding), this);
+    this.sockets = new Map(); // hibernatable WebSockets -> { tags, autoResponseAt }
+    this.autoResponse = null;
+    this.eventTimeoutMs = null;
+    this.inflight = 0;
+    this.evictTimer = null;
   }
 
   enqueue(task) {
+    this.inflight += 1;
+    clearTimeout(this.evictTimer);
     const run = this.tail.then(async () => {
       const python = this.namespace.python;
       await python.ready();
@@ -85,7 +137,60 @@ class ObjectHost {
       return task(this.instance);
     });
     this.tail = run.catch(() => {});
+    run.finally(() => {
+      this.inflight -= 1;
+      this.scheduleEviction();
+    }).catch(() => {});
     return run;
+  }
+
+  // An object whose only business is hibernatable sockets leaves memory when idle; the next event
+  // constructs it again (its storage, sockets, tags and attachments stay).
+  scheduleEviction() {
+    if (this.inflight > 0 || this.sockets.size === 0 || !this.instance) return;
+    this.evictTimer = setTimeout(() => this.evict(), this.namespace.hibernateAfterMs);
+    this.evictTimer.unref();
+  }
+
+  evict() {
+    if (this.inflight > 0 || !this.instance) return false;
+    this.instance.destroy?.();
+    this.instance = null;
+    this.evictions = (this.evictions ?? 0) + 1;
+    return true;
+  }
+
+  // An event on a hibernatable socket: answered by the auto-response without waking the object,
+  // or delivered to its handler as an invocation of its own.
+  deliverSocketEvent(ws, event) {
+    const meta = this.sockets.get(ws);
+    if (!meta) return;
+    if (event.kind === "message" && this.autoResponse && event.data === this.autoResponse.request) {
+      meta.autoResponseAt = Date.now();
+      if (ws.readyState === 1) ws.send(this.autoResponse.response);
+      return;
+    }
+    if (event.kind === "close") {
+      this.sockets.delete(ws);
+      // workerd replies to a close frame on the object's behalf (web_socket_auto_reply_to_close).
+      if (ws.readyState < 3) ws.replyToClose(event.code);
+    }
+    const [handler, args] =
+      event.kind === "message"
+        ? ["webSocketMessage", [ws, event.data]]
+        : event.kind === "close"
+          ? ["webSocketClose", [ws, event.code, event.reason, event.wasClean]]
+          : ["webSocketError", [ws, event.error]];
+    const trace = new Trace("websocket", `${this.namespace.className} ${handler}`);
+    runInvocation(trace, () => this.enqueue((instance) => this.namespace.python.callHandler(instance, handler, args)))
+      .then(() => {
+        if (trace.exceeded) throw new Error(MESSAGES[trace.exceeded]);
+      })
+      .catch((error) => {
+        const why = trace.exceeded ? MESSAGES[trace.exceeded] : this.namespace.python.describeError?.(error) ?? error?.message ?? error;
+        logError(`${handler} of ${this.namespace.className} ${this.id} failed:\n${why}`);
+      })
+      .finally(() => trace.finish());
   }
 
   armAlarm(time) {
@@ -129,8 +234,9 @@ function wrapStorage(storage, binding) {
 }
 
 export class DurableObjectNamespace {
-  constructor({ binding, className, scriptName, persistRoot, python, env }) {
+  constructor({ binding, className, scriptName, persistRoot, python, env, hibernateAfterMs = HIBERNATE_AFTER_MS }) {
     this.binding = binding;
+    this.hibernateAfterMs = hibernateAfterMs;
     this.className = className;
     this.python = python;
     this.env = env;
@@ -189,8 +295,20 @@ export class DurableObjectNamespace {
     }
   }
 
+  // Test mode: every instance leaves memory as soon as what it is doing is done, as hibernation
+  // would; the next call or socket event constructs it again.
+  async evictIdle() {
+    let evicted = 0;
+    for (const host of this.objects.values()) {
+      await host.tail;
+      evicted += host.evict() ? 1 : 0;
+    }
+    return evicted;
+  }
+
   close() {
     for (const host of this.objects.values()) {
+      clearTimeout(host.evictTimer);
       clearTimeout(host.alarmTimer);
       host.storage.close();
     }
