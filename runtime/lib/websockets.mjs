@@ -118,6 +118,8 @@ export class WorkerWebSocket extends EventTarget {
   joinTo(sink) {
     this.#sink = sink;
     this.#accepted = true;
+    // What the Worker sent before its 101 went out (a replay, a greeting) goes first, in order.
+    for (const event of this.#backlog.splice(0)) this.#receive(event);
     return {
       message: (data) => this.#peer?.#receive({ kind: "message", data }),
       close: (code, reason, wasClean) => {

@@ -76,6 +76,7 @@ class Default(WorkerEntrypoint):
             client, server = WebSocketPair.new().object_values()
             server.accept()
             server.addEventListener("message", create_proxy(lambda event: server.send("plain " + event.data)))
+            server.send("sent before the 101")
             return Response(None, status=101, web_socket=client)
         return Response("no such route", status=404)
 `;
@@ -190,8 +191,9 @@ test("a non-101 answer to an upgrade reaches the client as that response", async
   await assert.rejects(connect("nowhere"), (error) => error.status === 404);
 });
 
-test("a socket the Worker accepts itself gets message events", async () => {
+test("a socket the Worker accepts itself gets message events, and what it sent first arrives first", async () => {
   const client = await connect("plain");
+  assert.equal(await client.next(), "sent before the 101");
   assert.equal(await client.ask("one"), "plain one");
   assert.equal(await client.ask("two"), "plain two");
   client.socket.close();

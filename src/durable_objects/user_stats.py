@@ -1,4 +1,5 @@
-"""UserStats: one Durable Object per user, counting that user's uploads.
+"""UserStats: one Durable Object per user, counting that user's uploads and pushing each change
+to the user's open clients.
 
 Storage is the object's own SQLite database. Each upload is a row keyed by file id, so recording
 the same upload twice (a retried request, a redelivered message) counts it once. The totals are
@@ -8,13 +9,31 @@ same for ten files or ten million (a COUNT over the rows would not).
 The reconciler repairs an object that disagrees with D1 a page at a time (`replace_range`): each
 page replaces the rows in one range of file ids with D1's, so a rebuild spans as many runs as it
 needs and no call carries more than a page.
+
+Events live here too (one object per user already sees every upload and delete, so the upload
+and delete paths notify it with the RPC they already make; the consumer adds one per file). The
+object holds the user's WebSockets through the Hibernation API (`ctx.acceptWebSocket`): it can
+leave memory between events while the sockets stay open, and a keep-alive "ping" is answered
+"pong" without waking it. Each event gets the next sequence number of the user's stream and is
+kept in a bounded backlog in SQLite, so a client that reconnects with the last number it saw
+gets what it missed, or a `resync` event when that has left the backlog. Sockets are opened with
+single-use tickets the object itself issues and redeems (`issue_ticket`, `fetch`).
 """
 
+import contextlib
 import json
+import time
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
+from js import Object, WebSocketPair, WebSocketRequestResponsePair
+from pyodide.ffi import to_js
 from workers import DurableObject, Response
+
+# Events kept for clients that reconnect; older ones get a `resync` instead.
+EVENT_BACKLOG = 1000
+EVENTS_TAG = "events"
 
 # Sorts after every file id (UUIDs): the upper bound of the last page of a rebuild.
 _AFTER_EVERY_ID = "\uffff"
@@ -33,6 +52,11 @@ _SCHEMA = (
         total_bytes INTEGER NOT NULL
     )""",
     "CREATE TABLE IF NOT EXISTS type_counts (content_type TEXT PRIMARY KEY, n INTEGER NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        body TEXT NOT NULL
+    )""",
+    "CREATE TABLE IF NOT EXISTS tickets (ticket TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)",
 )
 
 
@@ -42,6 +66,8 @@ class UserStats(DurableObject):
         self._storage = ctx.storage
         self._sql = ctx.storage.sql
         self._storage.transactionSync(self._migrate)
+        # Keep-alives answered by the runtime, without waking the object (or billing for it).
+        ctx.setWebSocketAutoResponse(WebSocketRequestResponsePair.new("ping", "pong"))
 
     def _migrate(self) -> None:
         for statement in _SCHEMA:
@@ -75,8 +101,11 @@ class UserStats(DurableObject):
         )
         self._sql.exec("DELETE FROM type_counts WHERE n <= 0")
 
-    def record_upload(self, file_id: str, size_bytes: int, content_type: str) -> bool:
-        """Counts an upload once; answers whether it was new."""
+    def record_upload(
+        self, file_id: str, size_bytes: int, content_type: str, view: dict[str, Any] | None = None
+    ) -> bool:
+        """Counts an upload once; answers whether it was new. With the file's public `view`, a
+        new upload is also published (`file.created`, then `stats.updated`)."""
 
         def record() -> bool:
             cursor = self._sql.exec(
@@ -90,7 +119,11 @@ class UserStats(DurableObject):
             self._count(content_type, 1, size_bytes)
             return True
 
-        return self._storage.transactionSync(record)
+        new = self._storage.transactionSync(record)
+        if new and view is not None:
+            self._publish("file.created", file=dict(view))
+            self._publish("stats.updated", stats=self.stats())
+        return new
 
     def record_delete(self, file_id: str) -> bool:
         def record() -> bool:
@@ -101,7 +134,76 @@ class UserStats(DurableObject):
                 self._count(row["content_type"], -1, -row["size_bytes"])
             return bool(removed)
 
-        return self._storage.transactionSync(record)
+        removed = self._storage.transactionSync(record)
+        if removed:
+            self._publish("file.deleted", file={"id": file_id})
+            self._publish("stats.updated", stats=self.stats())
+        return removed
+
+    def file_updated(self, view: dict[str, Any]) -> int:
+        """Publishes a file's new state (`file.updated`: its status, with the analysis or the
+        error); answers the event's sequence number."""
+        return self._publish("file.updated", file=dict(view))
+
+    def issue_ticket(self, ticket: str, expires_at_ms: int) -> None:
+        """Remembers a ticket that opens one event stream until it expires (single use)."""
+        now = int(time.time() * 1000)
+        self._sql.exec("DELETE FROM tickets WHERE expires_at <= ?", now)
+        self._sql.exec("INSERT OR REPLACE INTO tickets (ticket, expires_at) VALUES (?, ?)", ticket, expires_at_ms)
+
+    def _redeem(self, ticket: str) -> bool:
+        now = int(time.time() * 1000)
+        used = self._sql.exec(
+            "DELETE FROM tickets WHERE ticket = ? AND expires_at > ? RETURNING ticket", ticket, now
+        ).toArray()
+        return bool(used)
+
+    def _publish(self, kind: str, **fields: Any) -> int:
+        event = {"type": kind, **fields, "at": datetime.now(UTC).isoformat(timespec="milliseconds")}
+        seq = self._sql.exec("INSERT INTO events (body) VALUES (?) RETURNING seq", json.dumps(event)).one()["seq"]
+        self._sql.exec("DELETE FROM events WHERE seq <= ?", seq - EVENT_BACKLOG)
+        message = json.dumps({"seq": seq, **event})
+        for ws in self.ctx.getWebSockets(EVENTS_TAG):
+            # A socket closing right now misses nothing: its client reconnects and replays.
+            with contextlib.suppress(Exception):
+                ws.send(message)
+        return seq
+
+    def _replay(self, ws: Any, since: int) -> None:
+        """What a reconnecting client missed after `since`, or `resync` if that is gone."""
+        bounds = self._sql.exec("SELECT MIN(seq) AS first, MAX(seq) AS last FROM events").one()
+        first, last = bounds["first"], bounds["last"]
+        if last is None or since == last:
+            return
+        if since > last or since < first - 1:
+            ws.send(json.dumps({"type": "resync", "seq": last}))
+            return
+        for row in self._sql.exec("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq", since).toArray():
+            ws.send(json.dumps({"seq": row["seq"], **json.loads(row["body"])}))
+
+    def _open_stream(self, request: Any) -> Response:
+        params = parse_qs(urlparse(request.url).query)
+        if not self._redeem((params.get("ticket") or [""])[0]):
+            body = {
+                "type": "about:blank",
+                "title": "Unauthorized",
+                "status": 401,
+                "detail": "This event ticket is not valid: it was used, has expired or was never issued",
+            }
+            return Response(json.dumps(body), status=401, headers={"content-type": "application/problem+json"})
+        client, server = WebSocketPair.new().object_values()
+        self.ctx.acceptWebSocket(server, to_js([EVENTS_TAG]))
+        server.serializeAttachment(to_js({"opened": int(time.time() * 1000)}, dict_converter=Object.fromEntries))
+        since = (params.get("since") or [""])[0]
+        if since.isascii() and since.isdigit() and len(since) <= 18:
+            self._replay(server, int(since))
+        return Response(None, status=101, web_socket=client)
+
+    async def webSocketMessage(self, ws: Any, message: Any) -> None:
+        """Clients only listen; anything but the keep-alive (answered without waking) is ignored."""
+
+    async def webSocketClose(self, ws: Any, code: int, reason: str, was_clean: bool) -> None:
+        """Nothing to do: the runtime answers the close frame, and the socket leaves getWebSockets."""
 
     def replace_range(self, after: str, upto: str | None, files: list[dict[str, Any]], as_of: str) -> int:
         """Makes the rows with `after` < file_id <= `upto` (no upper bound when `upto` is None)
@@ -162,7 +264,11 @@ class UserStats(DurableObject):
         }
 
     async def fetch(self, request: Any) -> Response:
-        """For callers that predate RPC: GET /stats."""
-        if urlparse(request.url).path != "/stats":
+        """GET /api/events (a WebSocket upgrade forwarded by the Worker); GET /stats for callers
+        that predate RPC."""
+        path = urlparse(request.url).path
+        if path == "/api/events":
+            return self._open_stream(request)
+        if path != "/stats":
             return Response("not found", status=404)
         return Response(json.dumps(self.stats()), headers={"content-type": "application/json"})

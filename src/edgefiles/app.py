@@ -10,7 +10,7 @@ from typing import Any
 
 from workers import Response
 
-from edgefiles.api import admin, files, limits, links, search, stats, uploads
+from edgefiles.api import admin, events, files, limits, links, search, stats, uploads
 from edgefiles.api.auth import authenticate_admin, authenticate_user
 from edgefiles.api.context import RequestContext
 from edgefiles.api.openapi import OPENAPI
@@ -37,6 +37,7 @@ async def openapi(ctx: RequestContext) -> Response:
 def build_router() -> Router:
     modules = {
         "admin": admin,
+        "events": events,
         "files": files,
         "limits": limits,
         "links": links,

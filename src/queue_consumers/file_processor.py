@@ -24,12 +24,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from edgefiles.api.files import public_view
 from edgefiles.domain.clock import now_iso
 from edgefiles.domain.processing import describe_error, is_permanent, retry_delay
 from edgefiles.services.analysis import Analyser
 from edgefiles.services.database import Database
 from edgefiles.services.jobs import FILE_UPLOADED
 from edgefiles.services.metadata import FileRecords
+from edgefiles.services.stats import UserStatsClient
 from edgefiles.services.vectors import ChunkVectors
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ class BatchWork:
     statements: list[Any] = field(default_factory=list)
     acks: list[Any] = field(default_factory=list)
     retries: list[tuple[Any, int]] = field(default_factory=list)
+    # Files whose new status to publish to their owner once the batch is written: (user, view).
+    updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 class FileProcessor:
@@ -51,6 +55,7 @@ class FileProcessor:
         self.records = FileRecords(Database(env.DB))
         self.analyser = Analyser(env)
         self.vectors = ChunkVectors(env.VECTORS)
+        self.stats = UserStatsClient(env.USER_STATS)
         self.retry_base = int(getattr(env, "RETRY_BASE_SECONDS", "10"))
 
     async def process_batch(self, batch: Any) -> None:
@@ -79,6 +84,17 @@ class FileProcessor:
             message.ack()
         for message, delay in work.retries:
             message.retry(delaySeconds=delay)
+        await self._publish(work.updates)
+
+    async def _publish(self, updates: list[tuple[str, dict[str, Any]]]) -> None:
+        """One RPC per finished file to its owner's object (file.updated). The work is already
+        written and acknowledged: a failed notification is logged and changes nothing."""
+        results = await asyncio.gather(
+            *(self.stats.file_updated(user_id, view) for user_id, view in updates), return_exceptions=True
+        )
+        for (_, view), result in zip(updates, results, strict=True):
+            if isinstance(result, BaseException):
+                logger.warning("file %s: publishing its new status failed (%s)", view["id"], result)
 
     async def _process(self, message: Any, body: dict[str, Any], work: BatchWork) -> None:
         file = await self.records.get(body["user_id"], body["file_id"])
@@ -103,6 +119,7 @@ class FileProcessor:
                 logger.warning("file %s cannot be processed: %s", file["id"], detail)
                 work.statements.append(self.records.failed(file["id"], reason, now_iso()))
                 work.acks.append(message)
+                work.updates.append((file["user_id"], _view(file, "failed", {"error": reason})))
             else:
                 delay = retry_delay(message.attempts, self.retry_base)
                 logger.warning(
@@ -114,6 +131,8 @@ class FileProcessor:
         chunks = [(index, text) for index, text, _ in result.chunks]
         work.statements += self.records.completed(file, result.analysis, result.description, chunks, now_iso())
         work.acks.append(message)
+        described = {**file, "description": file.get("description") or result.description}
+        work.updates.append((file["user_id"], _view(described, "completed", result.analysis)))
 
     async def _dead_letter(self, message: Any, body: dict[str, Any], work: BatchWork) -> None:
         last_error = await self.records.last_error(body["file_id"]) or "processing failed"
@@ -121,3 +140,11 @@ class FileProcessor:
         logger.error("file %s moved to the dead-letter queue: %s", body["file_id"], last_error)
         work.statements.append(self.records.failed(body["file_id"], reason, now_iso()))
         work.acks.append(message)
+        file = await self.records.get(body["user_id"], body["file_id"])
+        if file is not None:
+            work.updates.append((body["user_id"], _view(file, "failed", {"error": reason})))
+
+
+def _view(file: dict[str, Any], status: str, analysis: dict[str, Any]) -> dict[str, Any]:
+    """The file as its owner will see it once the batch is written."""
+    return public_view({**file, "status": status, "ai_analysis": analysis, "updated_at": now_iso()}, detail=True)

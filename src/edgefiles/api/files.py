@@ -84,7 +84,7 @@ async def _store_object(ctx: RequestContext, row: dict[str, Any], body: Any) -> 
 
 
 async def created(ctx: RequestContext, row: dict[str, Any]) -> Response:
-    await register_file(ctx.services, row)
+    await register_file(ctx.services, row, public_view(row))
     return json_response(public_view(row), 201, {"location": links(row["id"])["self"]})
 
 

@@ -216,6 +216,15 @@ OPENAPI: dict[str, Any] = {
                     },
                 },
             },
+            "EventTicket": {
+                "type": "object",
+                "required": ["ticket", "expires_at", "url"],
+                "properties": {
+                    "ticket": {"type": "string"},
+                    "expires_at": {"type": "string", "format": "date-time"},
+                    "url": {"type": "string", "description": "Where to open the WebSocket with it"},
+                },
+            },
             "Key": {
                 "type": "object",
                 "required": ["user_id", "key", "prefix"],
@@ -415,6 +424,34 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "The caller's upload statistics",
                 "responses": {"200": _json(_ref("Stats"), "Statistics"), **_problems(401, 503)},
+            }
+        },
+        "/api/events/tickets": {
+            "post": {
+                "summary": "A single-use ticket (valid for a minute) that opens GET /api/events",
+                "responses": {"201": _json(_ref("EventTicket"), "The ticket"), **_problems(401, 503)},
+            }
+        },
+        "/api/events": {
+            "get": {
+                "summary": "The caller's changes as a WebSocket stream (upgrade with a ticket; no API key)",
+                "description": "Events are JSON text messages {seq, type, file?, stats?, at} with type"
+                " file.created, file.updated, file.deleted or stats.updated, seq increasing per user; a"
+                " `resync` event means reload the list. Send `ping` to get `pong` (keep-alive).",
+                "security": [],
+                "parameters": [
+                    {"name": "ticket", "in": "query", "required": True, "schema": {"type": "string"}},
+                    {
+                        "name": "since",
+                        "in": "query",
+                        "description": "The last seq the client saw: what came after is sent first",
+                        "schema": {"type": "integer", "minimum": 0},
+                    },
+                ],
+                "responses": {
+                    "101": {"description": "Switching to the WebSocket protocol"},
+                    **_problems(401, 426),
+                },
             }
         },
         "/api/limits": {

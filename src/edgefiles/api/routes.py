@@ -24,6 +24,8 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("GET", "/api/files/{file_id}/summary", "files.get_summary", USER),
     ("GET", "/api/search", "search.search", USER),
     ("GET", "/api/stats", "stats.get_stats", USER),
+    ("POST", "/api/events/tickets", "events.create_ticket", USER),
+    ("GET", "/api/events", "events.open_events", PUBLIC),
     ("GET", "/api/limits", "limits.get_limits", USER),
     ("GET", "/d/{token}", "links.download", PUBLIC),
 )

@@ -171,7 +171,7 @@ async def complete_upload(ctx: RequestContext, upload_id: str) -> Response:
         "sha256": None,
         "description": upload["description"],
     }
-    await register_file(ctx.services, row)
+    await register_file(ctx.services, row, public_view(row))
     if not await ctx.services.uploads.close(upload_id, "completed", row["created_at"]):
         logger.warning("upload %s was closed concurrently", upload_id)
     return json_response(public_view(row), 201, {"location": f"/api/files/{row['id']}"})

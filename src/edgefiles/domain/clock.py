@@ -9,3 +9,7 @@ def iso(moment: datetime) -> str:
 
 def now_iso() -> str:
     return iso(datetime.now(UTC))
+
+
+def iso_from_epoch(seconds: int) -> str:
+    return iso(datetime.fromtimestamp(seconds, UTC))

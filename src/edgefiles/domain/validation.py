@@ -14,7 +14,7 @@ MAX_DESCRIPTION_LENGTH = 1000
 MAX_JSON_BODY = 16 * 1024
 MIN_LINK_SECONDS = 60
 MAX_LINK_SECONDS = 7 * 24 * 3600
-_USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}\Z")
+USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}\Z")
 _SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 
 
@@ -83,7 +83,7 @@ def sha256_hex(raw: str | None) -> str | None:
 
 def user_id(data: dict[str, Any]) -> str:
     value = _field(data, "user_id", str)
-    if not _USER_ID.match(value):
+    if not USER_ID_PATTERN.match(value):
         raise Problem(400, "user_id must be 1-64 characters: letters, digits, '_', '.', '@', '-'")
     return value
 

@@ -17,7 +17,9 @@ from edgefiles.services.container import Services
 logger = logging.getLogger(__name__)
 
 
-async def register_file(services: Services, row: dict[str, Any]) -> None:
+async def register_file(services: Services, row: dict[str, Any], view: dict[str, Any]) -> None:
+    """`view` is the file as its owner sees it: the stats update also publishes it (file.created)
+    to the owner's open clients, in the same RPC."""
     try:
         await services.records.insert(row)
     except Exception:
@@ -32,7 +34,7 @@ async def register_file(services: Services, row: dict[str, Any]) -> None:
     # second; the first read after the file is finished caches it (api/files.get_metadata).
     results = await asyncio.gather(
         services.jobs.file_uploaded(row["id"], row["user_id"]),
-        services.stats.record_upload(row["user_id"], row["id"], row["size_bytes"], row["content_type"]),
+        services.stats.record_upload(row["user_id"], row["id"], row["size_bytes"], row["content_type"], view),
         return_exceptions=True,
     )
     for step, result in zip(("queue send", "stats update"), results, strict=True):
