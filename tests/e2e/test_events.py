@@ -134,3 +134,33 @@ def test_bad_reused_expired_and_forged_tickets_are_refused_without_upgrading(
     plain = edgefiles.client.get("/api/events", params={"ticket": ticket(alice)})
     assert plain.status_code == 426
     assert plain.headers["content-type"] == "application/problem+json"
+
+
+def test_the_same_events_come_as_server_sent_events(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    headers = {"accept": "text/event-stream"}
+    with edgefiles.client.stream("GET", "/api/events", params={"ticket": ticket(user)}, headers=headers) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/event-stream"
+        lines = response.iter_lines()
+        assert next(lines) == ": connected"
+        file = upload(user, "sse.txt", b"server-sent").json()
+        received = []
+        while len(received) < 3:
+            line = next(lines)
+            if line.startswith("data: "):
+                received.append(json.loads(line.removeprefix("data: ")))
+            elif line.startswith("id: "):
+                assert int(line.removeprefix("id: ")) > 0
+    assert [e["type"] for e in received] == ["file.created", "stats.updated", "file.updated"]
+    assert received[0]["file"]["id"] == file["id"]
+    # An EventSource reconnecting sends the last id it saw: it gets what came after.
+    resume = {**headers, "last-event-id": str(received[0]["seq"])}
+    with edgefiles.client.stream("GET", "/api/events", params={"ticket": ticket(user)}, headers=resume) as response:
+        replayed = []
+        lines = response.iter_lines()
+        while len(replayed) < 2:
+            line = next(lines)
+            if line.startswith("data: "):
+                replayed.append(json.loads(line.removeprefix("data: ")))
+    assert [e["seq"] for e in replayed] == [e["seq"] for e in received[1:]]

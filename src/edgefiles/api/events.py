@@ -5,10 +5,19 @@ A browser cannot set an Authorization header on a WebSocket and a key must never
 so a client first asks for a ticket with its key (`POST /api/events/tickets`) and opens
 `GET /api/events?ticket=...` within a minute; the object accepts each ticket once. A ticket
 that is malformed, used, expired or never issued is refused with 401 before any upgrade.
-`since=<seq>` replays what the client missed (or sends `resync`)."""
+`since=<seq>` replays what the client missed (or sends `resync`).
 
+The same events come as Server-Sent Events for clients without WebSockets (`Accept:
+text/event-stream`, e.g. an EventSource, which sends `Last-Event-ID` when it reconnects): the
+Worker opens a WebSocket to the user's object itself and writes each message to the response as
+an event whose id is its sequence number. The object stays hibernatable; only this request holds
+the stream open."""
+
+import json
 import time
 
+from js import Object, Request, TextEncoder, TransformStream
+from pyodide.ffi import create_once_callable, create_proxy, to_js
 from workers import Response
 
 from edgefiles.api.context import RequestContext
@@ -35,10 +44,54 @@ async def open_events(ctx: RequestContext) -> Response:
     owner = ticket_owner(ctx.query.get("ticket") or "")
     if owner is None:
         raise Problem(401, _BAD_TICKET)
+    if "text/event-stream" in (ctx.request.headers.get("accept") or ""):
+        return await _event_stream(ctx, owner)
     if (ctx.request.headers.get("upgrade") or "").lower() != "websocket":
-        raise Problem(426, "GET /api/events is a WebSocket endpoint: send Upgrade: websocket")
+        raise Problem(426, "GET /api/events is a WebSocket (or, with Accept: text/event-stream, an SSE) endpoint")
     answer = await ctx.services.stats.open_stream(owner, ctx.request)
     if answer.status != 101:
         raise Problem(401, _BAD_TICKET)
     # A new Response around the object's socket: the one a stub returns may have immutable headers.
     return Response(None, status=101, web_socket=answer.js_object.webSocket)
+
+
+async def _event_stream(ctx: RequestContext, owner: str) -> Response:
+    url = ctx.request.url
+    resumed = ctx.request.headers.get("last-event-id") or ""
+    if resumed.isascii() and resumed.isdigit() and len(resumed) <= 18 and "since=" not in url:
+        url += f"&since={resumed}"
+    upgrade = Request.new(url, to_js({"headers": {"upgrade": "websocket"}}, dict_converter=Object.fromEntries))
+    answer = await ctx.services.stats.open_stream(owner, upgrade)
+    if answer.status != 101:
+        raise Problem(401, _BAD_TICKET)
+    socket = answer.js_object.webSocket
+    socket.accept()
+    stream = TransformStream.new()
+    writer = stream.writable.getWriter()
+    encoder = TextEncoder.new()
+    listeners = []
+
+    def stop(*_: object) -> None:
+        # The client went away (a write failed) or the object closed the socket: end both sides.
+        for listener in listeners:
+            listener.destroy()
+        listeners.clear()
+        socket.close(1000, "")
+        writer.close().catch(create_once_callable(lambda _: None))
+
+    def send(text: str) -> None:
+        writer.write(encoder.encode(text)).catch(create_once_callable(stop))
+
+    def on_message(event: object) -> None:
+        data = event.data
+        if not isinstance(data, str):
+            return
+        seq = json.loads(data).get("seq")
+        send(f"id: {seq}\ndata: {data}\n\n" if isinstance(seq, int) else f"data: {data}\n\n")
+
+    listeners += [create_proxy(on_message), create_proxy(stop)]
+    socket.addEventListener("message", listeners[0])
+    socket.addEventListener("close", listeners[1])
+    send(": connected\n\n")
+    headers = {"content-type": "text/event-stream", "cache-control": "no-store"}
+    return Response(stream.readable, headers=headers)

@@ -434,7 +434,8 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/events": {
             "get": {
-                "summary": "The caller's changes as a WebSocket stream (upgrade with a ticket; no API key)",
+                "summary": "The caller's changes as a WebSocket stream, or as Server-Sent Events with"
+                " Accept: text/event-stream (a ticket, no API key)",
                 "description": "Events are JSON text messages {seq, type, file?, stats?, at} with type"
                 " file.created, file.updated, file.deleted or stats.updated, seq increasing per user; a"
                 " `resync` event means reload the list. Send `ping` to get `pong` (keep-alive).",
@@ -450,6 +451,10 @@ OPENAPI: dict[str, Any] = {
                 ],
                 "responses": {
                     "101": {"description": "Switching to the WebSocket protocol"},
+                    "200": {
+                        "description": "Server-Sent Events (Accept: text/event-stream); Last-Event-ID resumes",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
                     **_problems(401, 426),
                 },
             }
