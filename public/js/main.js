@@ -3,6 +3,7 @@
 // API key.
 import { ApiError, getJson, session } from "./api.js";
 import { clearError, showError } from "./errors.js";
+import { onLiveState, startLive, stopLive } from "./live.js";
 import { renderDetail } from "./views/detail.js";
 import { forgetUploads, renderFiles } from "./views/files.js";
 import { renderSearch } from "./views/search.js";
@@ -12,6 +13,7 @@ const main = document.getElementById("main");
 const searchForm = document.getElementById("search-form");
 const searchInput = document.getElementById("search-input");
 const signOutButton = document.getElementById("sign-out");
+const liveStatus = document.getElementById("live-status");
 
 let limits = null;
 let leaveView = () => {};
@@ -36,7 +38,17 @@ function parseRoute() {
 function setSignedIn(signedIn) {
   searchForm.hidden = !signedIn;
   signOutButton.hidden = !signedIn;
+  liveStatus.hidden = !signedIn;
+  // One event stream per signed-in tab, opened once and kept across views.
+  if (signedIn && liveStatus.dataset.state === "off") startLive();
+  if (!signedIn && liveStatus.dataset.state !== "off") stopLive();
 }
+
+onLiveState((state) => {
+  liveStatus.dataset.state = state;
+  liveStatus.textContent = state === "live" ? "Live" : state === "connecting" ? "Connecting…" : state === "offline" ? "Offline" : "";
+  liveStatus.title = state === "live" ? "Changes appear as they happen" : "Changes are checked every second until the connection is back";
+});
 
 // Any 401 means the key is no longer valid (revoked, or mistyped): back to the sign-in form.
 function onError(error) {

@@ -112,7 +112,14 @@ describe("web app", () => {
     });
   });
 
-  test("upload two files: both progress bars reach 100 %, then the statuses turn completed without a reload", async () => {
+  test("upload two files: both progress bars reach 100 %, then the statuses turn completed from live events, with no polling", async () => {
+    await page.locator('#live-status[data-state="live"]', { hasText: "Live" }).waitFor();
+    const listings = [];
+    const onRequest = (request) => {
+      const url = new URL(request.url());
+      if (request.method() === "GET" && url.pathname === "/api/files") listings.push(url.search);
+    };
+    page.on("request", onRequest);
     await page.evaluate(() => {
       // Every status the list shows for notes.txt, in order.
       window.__notesStatuses = [];
@@ -137,6 +144,9 @@ describe("web app", () => {
     assert.deepEqual(await page.evaluate(() => window.__notesStatuses), ["pending", "completed"]);
     assert.equal(await page.evaluate(() => window.__sameDocument), true);
     await page.locator("#stat-uploads", { hasText: "2" }).waitFor();
+    page.off("request", onRequest);
+    // One listing as each upload finishes; none while the files were pending (events, not polls).
+    assert.equal(listings.length, 2, `GET /api/files ${listings.length} times: ${listings.join(" ")}`);
   });
 
   test("a file over the single-request limit goes in parts, and resumes after a part fails", async () => {

@@ -1,6 +1,7 @@
 // A file's page: facts, preview (images, text), AI results with a streamed summary, signed
 // links and delete.
 import { ApiError, call, getJson, readEventStream, sendJson } from "../api.js";
+import { isLive, onLiveEvent } from "../live.js";
 import { announce, formatBytes, formatDate, h, statusBadge } from "../dom.js";
 
 const TEXT_TYPES = new Set(["text/plain", "text/markdown", "text/csv", "application/json"]);
@@ -42,8 +43,25 @@ export function renderDetail(main, fileId, { limits, onError }) {
     // Re-rendered only when the status moves, so the live region is not re-announced every poll.
     if (!main.querySelector(".detail")) renderPage(file);
     else if (file.status !== shownStatus) renderAnalysis(file);
-    if (file.status === "pending") pollTimer = setTimeout(load, POLL_MS);
+    schedulePoll(file.status);
   }
+
+  // The fallback: while the live stream is down, a pending file is polled for.
+  function schedulePoll(status) {
+    clearTimeout(pollTimer);
+    if (status === "pending" && !isLive()) pollTimer = setTimeout(load, POLL_MS);
+  }
+
+  const unsubscribe = onLiveEvent((event) => {
+    if (!active) return;
+    if (event.type === "resync") return void load();
+    if (event.file?.id !== fileId) return;
+    if (event.type === "file.deleted") return void load();
+    if (event.type === "file.updated" && main.querySelector(".detail") && event.file.status !== shownStatus) {
+      renderAnalysis(event.file);
+      schedulePoll(event.file.status);
+    }
+  });
 
   const facts = h("dl", { class: "facts" });
   const preview = h("div", { class: "preview" });
@@ -243,6 +261,7 @@ export function renderDetail(main, fileId, { limits, onError }) {
   load();
   return () => {
     active = false;
+    unsubscribe();
     clearTimeout(pollTimer);
     streaming.abort();
     if (objectUrl) URL.revokeObjectURL(objectUrl);

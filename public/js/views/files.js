@@ -1,6 +1,8 @@
-// The main screen: upload area, the file list (paged, statuses refreshed while any is pending)
-// and the stats panel.
+// The main screen: upload area, the file list (paged; rows and stats follow the live event
+// stream, and are polled every second while a file is pending only when the stream is down) and
+// the stats panel.
 import { getJson } from "../api.js";
+import { isLive, onLiveEvent } from "../live.js";
 import { announce, formatBytes, formatDate, h, statusBadge } from "../dom.js";
 import { FileUpload } from "../uploader.js";
 import { renderStats } from "./stats.js";
@@ -157,8 +159,30 @@ export function renderFiles(main, { limits, onError }) {
     tableBody.replaceChildren(...listing.items.map(fileRow));
     empty.hidden = listing.items.length > 0 || page > 0;
     paintPager(page, listing.next_cursor);
-    if (listing.items.some((item) => item.status === "pending")) pollTimer = setTimeout(refresh, POLL_MS);
+    schedulePoll();
   }
+
+  // The fallback: while the live stream is down, a pending file is polled for.
+  function schedulePoll() {
+    clearTimeout(pollTimer);
+    const pending = tableBody.querySelector('tr[data-status="pending"]');
+    if (pending && !isLive()) pollTimer = setTimeout(refresh, POLL_MS);
+  }
+
+  const unsubscribe = onLiveEvent((event) => {
+    if (!active) return;
+    if (event.type === "resync") return void refresh();
+    if (event.type === "stats.updated") return void renderStats(statsPanel, event.stats).catch(() => {});
+    const row = event.file && tableBody.querySelector(`tr[data-file-id="${CSS.escape(event.file.id)}"]`);
+    if (event.type === "file.updated" && row) row.replaceWith(fileRow(event.file));
+    else if (event.type === "file.deleted" && row) row.remove();
+    else if (event.type === "file.created" && !row && page === 0) {
+      tableBody.prepend(fileRow(event.file));
+      while (tableBody.rows.length > PAGE_SIZE) tableBody.lastElementChild.remove();
+      empty.hidden = true;
+    }
+    schedulePoll();
+  });
 
   function paintPager(current, nextCursor) {
     newer.disabled = current === 0;
@@ -170,6 +194,7 @@ export function renderFiles(main, { limits, onError }) {
   refresh();
   return () => {
     active = false;
+    unsubscribe();
     clearTimeout(pollTimer);
     viewLifetime.abort();
   };
@@ -184,7 +209,7 @@ export function forgetUploads() {
 function fileRow(file) {
   return h(
     "tr",
-    { dataset: { fileId: file.id } },
+    { dataset: { fileId: file.id, status: file.status } },
     h("td", { class: "name", "data-label": "Name" }, h("a", { href: `#/files/${encodeURIComponent(file.id)}` }, file.filename)),
     h("td", { class: "num", "data-label": "Size" }, formatBytes(file.size_bytes)),
     h("td", { "data-label": "Type" }, file.content_type),

@@ -3,8 +3,9 @@
 import { getJson } from "../api.js";
 import { formatBytes, formatDate, h } from "../dom.js";
 
-export async function renderStats(panel) {
-  const stats = await getJson("/api/stats");
+// `known`: stats from a stats.updated event, so no request is needed.
+export async function renderStats(panel, known = null) {
+  const stats = known ?? (await getJson("/api/stats"));
   const types = Object.entries(stats.by_content_type).sort((a, b) => b[1] - a[1]);
   const most = Math.max(1, ...types.map(([, n]) => n));
   panel.replaceChildren(
