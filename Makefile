@@ -88,6 +88,7 @@ soak: install
 bench: install
 	$(VENV)/bin/python bench/run.py
 	$(VENV)/bin/python bench/route_costs.py
+	$(VENV)/bin/python bench/events.py
 
 # Cost per operation at 1k, 10k, 100k and 1M file rows (bench/scale.json, bench/scale.png).
 bench-scale: install
