@@ -27,7 +27,11 @@ sys.path.insert(0, str(BENCH.parent / "tests"))
 from runtime_harness import ROOT, Runtime, running
 
 ADMIN = "bench-admin-token-0123456789abcdef-0123"
-ARGS = [f"--var=ADMIN_TOKEN:{ADMIN}", "--var=SIGNING_KEY:bench-signing-key-0123456789abcdef"]
+ARGS = [
+    f"--var=ADMIN_TOKEN:{ADMIN}",
+    "--var=SIGNING_KEY:bench-signing-key-0123456789abcdef",
+    "--var=MAX_EVENT_STREAMS:1000",  # the default keeps 50 per user
+]
 ROUNDS = 30
 SOCKETS = 1000
 

@@ -255,7 +255,17 @@ export async function startRuntime({
     const asset = assets && (await assets.respond(request));
     const trace = asset ? null : new Trace("fetch", `${req.method} ${url.pathname}`);
     if (trace) holdParsedBodies(request, (peak, kept) => meter.holdBytes(trace, peak, kept));
-    const response = asset ?? (await workerResponse(req, url, request, trace));
+    let response = asset ?? (await workerResponse(req, url, request, trace));
+    if (response.status === 101) {
+      // Only an upgrade can switch protocols (workerd refuses a WebSocket response to any other
+      // request); the socket handed over is closed, so its other end hears of it.
+      logError(`${req.method} ${url.pathname}: the Worker answered 101 to a request that is not a WebSocket upgrade`);
+      response.webSocket?.joinTo({ send() {}, close() {} }).close(1011, "not an upgrade request", false);
+      response = new Response("Internal Server Error: a WebSocket response to a request that is not an upgrade", {
+        status: 500,
+        headers: { "content-type": "text/plain; charset=utf-8" },
+      });
+    }
     if (tooLarge) {
       await response.body?.cancel();
       log(`${req.method} ${url.pathname} 413 (chunked body over the edge's ${requestBodyLimit} bytes)`);

@@ -137,7 +137,9 @@ export async function writeWebResponse(response, res, { head, onStop = null }) {
     }
   } finally {
     unsubscribe?.();
-    reader.cancel().catch(() => {});
+    // An Error, as workerd's cancel reason is when the client goes away: a Worker still writing
+    // the body sees its write refused with it (Pyodide cannot raise a bare `undefined`).
+    reader.cancel(new Error("Network connection lost.")).catch(() => {});
     res.end();
   }
 }

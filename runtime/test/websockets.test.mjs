@@ -191,6 +191,26 @@ test("a non-101 answer to an upgrade reaches the client as that response", async
   await assert.rejects(connect("nowhere"), (error) => error.status === 404);
 });
 
+test("a 101 to a request that is not an upgrade is an error, and the object hears the socket close", async () => {
+  const { request } = await import("node:http");
+  const status = await new Promise((resolve, reject) => {
+    const req = request(`${worker.url}/room`, { headers: { upgrade: "websocket", "x-user": "ivan" } }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+  assert.equal(status, 500);
+  await worker.waitForOutput(/answered 101 to a request that is not a WebSocket upgrade/);
+  let closes = [];
+  for (let i = 0; i < 50 && !closes.some((c) => JSON.parse(c)[0] === 1011); i++) {
+    closes = await (await fetch(`${worker.url}/closes`)).json();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(closes.some((c) => JSON.parse(c)[0] === 1011), closes.join(" "));
+});
+
 test("a socket the Worker accepts itself gets message events, and what it sent first arrives first", async () => {
   const client = await connect("plain");
   assert.equal(await client.next(), "sent before the 101");

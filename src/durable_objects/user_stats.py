@@ -34,6 +34,9 @@ from workers import DurableObject, Response
 # Events kept for clients that reconnect; older ones get a `resync` instead.
 EVENT_BACKLOG = 1000
 EVENTS_TAG = "events"
+# Event streams one user may hold at once (tabs, devices); opening another closes the oldest.
+# MAX_EVENT_STREAMS (a var) may change it (the benchmark holds 1,000 on one object).
+MAX_SOCKETS_PER_USER = 50
 
 # Sorts after every file id (UUIDs): the upper bound of the last page of a rebuild.
 _AFTER_EVERY_ID = "\uffff"
@@ -191,6 +194,14 @@ class UserStats(DurableObject):
                 "detail": "This event ticket is not valid: it was used, has expired or was never issued",
             }
             return Response(json.dumps(body), status=401, headers={"content-type": "application/problem+json"})
+        # A bounded number per user: each open socket gets every event, so a client that leaks
+        # sockets must not grow the object's work without limit. The oldest make room.
+        open_sockets = list(self.ctx.getWebSockets(EVENTS_TAG))
+        opened = sorted(open_sockets, key=_opened_at)
+        limit = _whole_number(getattr(self.env, "MAX_EVENT_STREAMS", None)) or MAX_SOCKETS_PER_USER
+        for stale in opened[: max(0, len(opened) - limit + 1)]:
+            with contextlib.suppress(Exception):
+                stale.close(1008, "too many event streams for this user")
         client, server = WebSocketPair.new().object_values()
         self.ctx.acceptWebSocket(server, to_js([EVENTS_TAG]))
         server.serializeAttachment(to_js({"opened": int(time.time() * 1000)}, dict_converter=Object.fromEntries))
@@ -199,8 +210,10 @@ class UserStats(DurableObject):
             self._replay(server, int(since))
         return Response(None, status=101, web_socket=client)
 
-    async def webSocketMessage(self, ws: Any, message: Any) -> None:
-        """Clients only listen; anything but the keep-alive (answered without waking) is ignored."""
+    # No webSocketMessage handler, on purpose: clients only listen, and their keep-alive is answered
+    # without waking the object. A handler would receive each message as a Python str, so one
+    # 32 MiB message (the most Cloudflare delivers) of 4-byte characters would take the isolate
+    # over its 128 MB; without one, workerd drops the message before any conversion.
 
     async def webSocketClose(self, ws: Any, code: int, reason: str, was_clean: bool) -> None:
         """Nothing to do: the runtime answers the close frame, and the socket leaves getWebSockets."""
@@ -272,3 +285,13 @@ class UserStats(DurableObject):
         if path != "/stats":
             return Response("not found", status=404)
         return Response(json.dumps(self.stats()), headers={"content-type": "application/json"})
+
+
+def _opened_at(ws: Any) -> int:
+    attachment = ws.deserializeAttachment()
+    return attachment.opened if attachment is not None else 0
+
+
+def _whole_number(value: Any) -> int | None:
+    text = str(value) if value is not None else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else None

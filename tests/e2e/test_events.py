@@ -4,6 +4,7 @@ numbers; other users hear nothing; a reconnect with `since` replays what was mis
 object can be evicted between events; bad, reused and expired tickets are refused before any
 upgrade."""
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from api_client import User, UserFactory, settled, upload
@@ -164,3 +165,31 @@ def test_the_same_events_come_as_server_sent_events(edgefiles: Runtime, users: U
             if line.startswith("data: "):
                 replayed.append(json.loads(line.removeprefix("data: ")))
     assert [e["seq"] for e in replayed] == [e["seq"] for e in received[1:]]
+
+
+def test_a_user_holds_at_most_fifty_streams_and_the_oldest_makes_room(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(stream(edgefiles, user)) for _ in range(51)]
+        with pytest.raises(ConnectionClosed) as closed:
+            sockets[0].recv(timeout=10)
+        assert closed.value.rcvd.code == 1008
+        upload(user, "crowd.txt", b"to the fifty")
+        assert all(events(socket, 1)[0]["type"] == "file.created" for socket in sockets[1:])
+
+
+def test_streams_whose_clients_left_are_released_quietly(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    log_before = len(edgefiles.log_text())
+    for _ in range(5):
+        params = {"ticket": ticket(user)}
+        with edgefiles.client.stream(
+            "GET", "/api/events", params=params, headers={"accept": "text/event-stream"}
+        ) as sse:
+            assert next(sse.iter_lines()) == ": connected"
+    with stream(edgefiles, user) as socket:
+        upload(user, "after.txt", b"after the SSE clients left")
+        assert [e["type"] for e in events(socket, 3)] == ["file.created", "stats.updated", "file.updated"]
+    log = edgefiles.log_text()[log_before:]
+    assert "uncaught" not in log, log[-2000:]
+    assert "Traceback" not in log, log[-2000:]

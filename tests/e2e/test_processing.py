@@ -182,18 +182,16 @@ def test_search_ranks_the_file_sharing_the_querys_words_first(users: UserFactory
     ids = {name: upload(user, name, body).json()["id"] for name, body in texts.items()}
     for file_id in ids.values():
         settled(user, file_id)
+    # Vectorize makes writes visible a few seconds later (so does the local runtime): wait until
+    # all three files' vectors are, so the ranking below compares them all.
+    query = {"q": "quarterly taxes deadline"}
+    wait_for(
+        lambda: len(user.client.get("/api/search", params={**query, "mode": "semantic"}).json()["results"]) == 3,
+        timeout=20,
+        what="the three files' vectors to become visible",
+    )
     for mode in ("hybrid", "keyword", "semantic"):
-        # Vectorize makes writes visible a few seconds later (so does the local runtime).
-        found = wait_for(
-            lambda mode=mode: (
-                (r := user.client.get("/api/search", params={"q": "quarterly taxes deadline", "mode": mode}).json())[
-                    "results"
-                ]
-                and r
-            ),
-            timeout=20,
-            what=f"{mode} search to find the file",
-        )
+        found = user.client.get("/api/search", params={**query, "mode": mode}).json()
         assert found["mode"] == mode
         assert found["results"][0]["file"]["filename"] == "taxes.txt", mode
         assert "quarterly" in found["results"][0]["snippet"], mode

@@ -182,7 +182,13 @@ class ObjectHost {
           ? ["webSocketClose", [ws, event.code, event.reason, event.wasClean]]
           : ["webSocketError", [ws, event.error]];
     const trace = new Trace("websocket", `${this.namespace.className} ${handler}`);
-    runInvocation(trace, () => this.enqueue((instance) => this.namespace.python.callHandler(instance, handler, args)))
+    const call = (instance) => {
+      // workerd (python-entrypoint-helper.ts) checks for the method before converting any
+      // argument to Python, and raises when it is missing.
+      if (typeof instance[handler] !== "function") throw new TypeError(`Method ${handler} does not exist`);
+      return this.namespace.python.callHandler(instance, handler, args);
+    };
+    runInvocation(trace, () => this.enqueue(call))
       .then(() => {
         if (trace.exceeded) throw new Error(MESSAGES[trace.exceeded]);
       })

@@ -13,11 +13,14 @@ Worker opens a WebSocket to the user's object itself and writes each message to 
 an event whose id is its sequence number. The object stays hibernatable; only this request holds
 the stream open."""
 
+import asyncio
+import contextlib
 import json
 import time
+from typing import Any
 
 from js import Object, Request, TextEncoder, TransformStream
-from pyodide.ffi import create_once_callable, create_proxy, to_js
+from pyodide.ffi import create_proxy, to_js
 from workers import Response
 
 from edgefiles.api.context import RequestContext
@@ -26,6 +29,7 @@ from edgefiles.domain.clock import iso_from_epoch
 from edgefiles.domain.problems import Problem, unavailable
 from edgefiles.domain.tickets import TICKET_SECONDS, new_ticket, ticket_owner
 
+KEEP_ALIVE_SECONDS = 25
 _BAD_TICKET = "This event ticket is not valid: it was used, has expired or was never issued"
 
 
@@ -67,31 +71,44 @@ async def _event_stream(ctx: RequestContext, owner: str) -> Response:
     socket = answer.js_object.webSocket
     socket.accept()
     stream = TransformStream.new()
-    writer = stream.writable.getWriter()
-    encoder = TextEncoder.new()
-    listeners = []
+    messages: asyncio.Queue[str | None] = asyncio.Queue()
 
-    def stop(*_: object) -> None:
-        # The client went away (a write failed) or the object closed the socket: end both sides.
-        for listener in listeners:
-            listener.destroy()
-        listeners.clear()
-        socket.close(1000, "")
-        writer.close().catch(create_once_callable(lambda _: None))
+    def on_message(event: Any) -> None:
+        if isinstance(event.data, str):
+            messages.put_nowait(event.data)
 
-    def send(text: str) -> None:
-        writer.write(encoder.encode(text)).catch(create_once_callable(stop))
-
-    def on_message(event: object) -> None:
-        data = event.data
-        if not isinstance(data, str):
-            return
-        seq = json.loads(data).get("seq")
-        send(f"id: {seq}\ndata: {data}\n\n" if isinstance(seq, int) else f"data: {data}\n\n")
-
-    listeners += [create_proxy(on_message), create_proxy(stop)]
+    listeners = [create_proxy(on_message), create_proxy(lambda _: messages.put_nowait(None))]
     socket.addEventListener("message", listeners[0])
     socket.addEventListener("close", listeners[1])
-    send(": connected\n\n")
+    ctx.after_response(_pump(stream.writable.getWriter(), messages, socket, listeners))
     headers = {"content-type": "text/event-stream", "cache-control": "no-store"}
     return Response(stream.readable, headers=headers)
+
+
+async def _pump(writer: Any, messages: "asyncio.Queue[str | None]", socket: Any, listeners: list[Any]) -> None:
+    """Writes each event to the SSE body until the client goes away (a write is refused) or the
+    object closes the socket. A comment every KEEP_ALIVE_SECONDS finds clients that left while
+    nothing happened, so their sockets do not stay open."""
+    encoder = TextEncoder.new()
+    try:
+        await writer.write(encoder.encode(": connected\n\n"))
+        while True:
+            try:
+                data = await asyncio.wait_for(messages.get(), KEEP_ALIVE_SECONDS)
+            except TimeoutError:
+                await writer.write(encoder.encode(": keep-alive\n\n"))
+                continue
+            if data is None:
+                break
+            seq = json.loads(data).get("seq")
+            event = f"id: {seq}\ndata: {data}\n\n" if isinstance(seq, int) else f"data: {data}\n\n"
+            await writer.write(encoder.encode(event))
+    except Exception:  # noqa: S110 - the client went away: its write was refused; nothing is lost
+        pass
+    finally:
+        for listener in listeners:
+            listener.destroy()
+        with contextlib.suppress(Exception):
+            socket.close(1000, "")
+        with contextlib.suppress(Exception):
+            await writer.close()
