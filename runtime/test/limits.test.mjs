@@ -193,6 +193,13 @@ describe("limits per invocation, tripped", () => {
   after(() => worker?.stop());
 
   const get = (path) => fetch(`${worker.url}/${path}`);
+  async function servedAgain(deadline = Date.now() + 15_000) {
+    for (;;) {
+      const text = await (await get("light")).text();
+      if (text === "ok" || Date.now() > deadline) return text;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 
   test("over [limits] cpu_ms, Python is stopped and the client gets error 1102 with a 503", async () => {
     for (const path of ["spin", "spin-and-catch"]) {
@@ -203,7 +210,10 @@ describe("limits per invocation, tripped", () => {
       assert.ok(Date.now() - started < 8000, `${path} ran ${Date.now() - started} ms: it was not stopped at 3 s of CPU`);
     }
     await worker.waitForOutput(/GET \/spin: Worker exceeded CPU time limit\./);
-    assert.equal(await (await get("light")).text(), "ok");
+    // The runtime serves on. On a loaded machine the stopped code may unwind slowly enough to be
+    // ended with its isolate (the second signal); a request in flight then fails, as in workerd,
+    // and the next one runs in a fresh isolate.
+    assert.equal(await servedAgain(), "ok");
     await worker.waitForOutput(/GET \/light 200 \(cpu \d+ ms, memory [\d.]+ MB, 0 subrequests/);
   });
 
