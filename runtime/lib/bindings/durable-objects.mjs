@@ -156,7 +156,6 @@ class ObjectHost {
     if (this.inflight > 0 || !this.instance) return false;
     this.instance.destroy?.();
     this.instance = null;
-    this.evictions = (this.evictions ?? 0) + 1;
     return true;
   }
 

@@ -284,17 +284,13 @@ class Reconciler:
         if not rows:
             return {"done": True}
         live = [
-            {
-                "id": vector_id(row["file_id"], row["chunk_index"]),
-                "values": _floats(bytes.fromhex(row["embedding"])),
-                "metadata": {"owner": row["user_id"], "file": row["file_id"]},
-            }
+            (row["user_id"], row["file_id"], row["chunk_index"], _floats(bytes.fromhex(row["embedding"])))
             for row in rows
             if row["live"]
         ]
         if live:
             budget.take(1)
-            await self.services.vectors.upsert_raw(live)
+            await self.services.vectors.upsert_chunks(live)
         budget.take(1)
         await self.audit.drop_legacy_vectors([row["row"] for row in rows])
         self.report.vectors_moved += len(live)

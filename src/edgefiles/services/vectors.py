@@ -20,14 +20,14 @@ class ChunkVectors:
         self._index = index
 
     async def upsert(self, user_id: str, file_id: str, embeddings: list[tuple[int, list[float]]]) -> None:
+        await self.upsert_chunks([(user_id, file_id, index, values) for index, values in embeddings])
+
+    async def upsert_chunks(self, chunks: list[tuple[str, str, int, list[float]]]) -> None:
+        """Upserts (owner, file id, chunk index, embedding) as the chunks' vectors."""
         vectors = [
             {"id": vector_id(file_id, index), "values": values, "metadata": {"owner": user_id, "file": file_id}}
-            for index, values in embeddings
+            for user_id, file_id, index, values in chunks
         ]
-        for start in range(0, len(vectors), BATCH):
-            await self._index.upsert(vectors[start : start + BATCH])
-
-    async def upsert_raw(self, vectors: list[dict[str, Any]]) -> None:
         for start in range(0, len(vectors), BATCH):
             await self._index.upsert(vectors[start : start + BATCH])
 
