@@ -17,19 +17,23 @@ def database(state: Path, kind: str, *, writable: bool = False) -> sqlite3.Conne
 
 @dataclass
 class Snapshot:
-    live_rows: dict[str, tuple[str, int, str]]  # r2_key -> (user_id, size_bytes, status)
+    live_rows: dict[str, tuple[str, int, str]]  # r2_key -> (user_id, size_bytes, status), trash included
     objects: dict[str, int]  # r2 key of a file (objects/..., or uploads/... from before) -> size
+    open_uploads: dict[str, int]  # user_id -> bytes of their multipart uploads still open
 
     @classmethod
     def read(cls, state: Path) -> "Snapshot":
         with closing(database(state, "d1")) as d1:
             rows = d1.execute("SELECT r2_key, user_id, size_bytes, status FROM files WHERE deleted_at IS NULL")
             live = {key: (user, size, status) for key, user, size, status in rows}
+            uploads = dict(
+                d1.execute("SELECT user_id, SUM(size_bytes) FROM uploads WHERE status = 'open' GROUP BY user_id")
+            )
         with closing(database(state, "r2")) as r2:
             objects = dict(
                 r2.execute("SELECT key, size FROM _mf_objects WHERE key LIKE 'objects/%' OR key LIKE 'uploads/%'")
             )
-        return cls(live, objects)
+        return cls(live, objects, uploads)
 
     def rows_without_objects(self) -> list[str]:
         return sorted(key for key in self.live_rows if key not in self.objects)
@@ -39,6 +43,10 @@ class Snapshot:
 
     def pending(self) -> list[str]:
         return sorted(key for key, (_, _, status) in self.live_rows.items() if status == "pending")
+
+    def open_upload_bytes(self, user_id: str) -> int:
+        """What the user's quota must hold in reservations once the reconciler has run."""
+        return self.open_uploads.get(user_id, 0)
 
     def totals(self, user_id: str) -> tuple[int, int]:
         sizes = [size for user, size, _ in self.live_rows.values() if user == user_id]
@@ -76,3 +84,13 @@ def reconciler_behind(state: Path) -> list[str]:
     if pending[0]:
         behind.append("pending")
     return behind
+
+
+def vectors_of(state: Path, file_id: str) -> list[str]:
+    """The ids of a file's vectors in the local Vectorize index ("<pending mutations>" while any
+    mutation is not applied yet: those are what the index will hold)."""
+    path = state / "v3" / "vectorize" / "edgefiles-chunks.sqlite"
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        applied = [row[0] for row in db.execute("SELECT id FROM vectors WHERE id LIKE ?", (f"{file_id}:%",))]
+        pending = db.execute("SELECT COUNT(*) FROM mutations").fetchone()[0]
+    return applied if pending == 0 else [*applied, "<pending mutations>"]

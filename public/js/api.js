@@ -77,6 +77,22 @@ export async function sendJson(path, method, value, { signal } = {}) {
   return response.status === 204 ? null : response.json();
 }
 
+// Every item of a paged listing ({items, next_cursor}), newest first, up to `maxPages` pages of
+// 100: for lists the API cannot filter itself (a file's share links).
+export async function getAllItems(path, { maxPages = 10, signal } = {}) {
+  const items = [];
+  let cursor = null;
+  for (let page = 0; page < maxPages; page += 1) {
+    const query = new URLSearchParams({ limit: "100" });
+    if (cursor) query.set("cursor", cursor);
+    const listing = await getJson(`${path}${path.includes("?") ? "&" : "?"}${query}`, { signal });
+    items.push(...listing.items);
+    cursor = listing.next_cursor;
+    if (!cursor) break;
+  }
+  return items;
+}
+
 // A request whose body's upload progress is reported (fetch has no upload progress events, so
 // this is XMLHttpRequest). Resolves to the parsed JSON answer; rejects with ApiError.
 export function sendWithProgress(path, { method, body, headers = {}, onProgress, signal }) {

@@ -16,20 +16,35 @@ export function h(tag, attributes = {}, ...children) {
 
 const UNITS = ["B", "KB", "MB", "GB", "TB"];
 
+// Decimal units (1 KB = 1000 B), as the deployment's limits and quotas are configured.
 export function formatBytes(bytes) {
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
+  while (value >= 1000 && unit < UNITS.length - 1) {
+    value /= 1000;
     unit += 1;
   }
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${UNITS[unit]}`;
+}
+
+export function formatCount(n) {
+  return Number(n).toLocaleString("en");
+}
+
+// "3 files", "1 file".
+export function plural(n, noun) {
+  return `${formatCount(n)} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 export function formatDate(iso) {
   if (!iso) return "";
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+// A form control under its label (`id` is the control's id).
+export function labelled(id, text, control, ...extra) {
+  return h("div", { class: "field" }, h("label", { for: id }, text), control, ...extra);
 }
 
 export function statusBadge(status) {
@@ -43,4 +58,17 @@ export function announce(message) {
   requestAnimationFrame(() => {
     region.textContent = message;
   });
+}
+
+// Copies to the clipboard; without permission (or a secure context) the field's text is selected
+// on focus for a manual copy. Resolves whether the copy happened.
+export async function copyText(text, field) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // No clipboard permission (or not a secure context): select the text for a manual copy.
+    field.addEventListener("focus", () => field.select(), { once: true });
+    return false;
+  }
 }

@@ -4,16 +4,22 @@
 import { ApiError, getJson, session } from "./api.js";
 import { clearError, showError } from "./errors.js";
 import { onLiveState, startLive, stopLive } from "./live.js";
+import { renderActivity } from "./views/activity.js";
 import { renderDetail } from "./views/detail.js";
 import { forgetUploads, renderFiles } from "./views/files.js";
+import { renderRequests } from "./views/requests.js";
 import { renderSearch } from "./views/search.js";
 import { renderSignIn } from "./views/signin.js";
+import { renderTrash } from "./views/trash.js";
 
 const main = document.getElementById("main");
 const searchForm = document.getElementById("search-form");
 const searchInput = document.getElementById("search-input");
 const signOutButton = document.getElementById("sign-out");
 const liveStatus = document.getElementById("live-status");
+const nav = document.getElementById("main-nav");
+// The views reached from the main navigation, by route.
+const SECTIONS = { "/trash": renderTrash, "/requests": renderRequests, "/activity": renderActivity };
 
 let limits = null;
 let leaveView = () => {};
@@ -32,11 +38,13 @@ function parseRoute() {
     }
   }
   if (path === "/search") return { view: "search", query: params.get("q") ?? "" };
+  if (SECTIONS[path]) return { view: path.slice(1) };
   return { view: "files" };
 }
 
 function setSignedIn(signedIn) {
   searchForm.hidden = !signedIn;
+  nav.hidden = !signedIn;
   signOutButton.hidden = !signedIn;
   liveStatus.hidden = !signedIn;
   // One event stream per signed-in tab, opened once and kept across views.
@@ -101,11 +109,22 @@ async function route() {
   setSignedIn(true);
   const target = parseRoute();
   const context = { limits, onError };
+  markCurrent(target.view);
   if (target.view === "detail") leaveView = renderDetail(main, target.fileId, context);
   else if (target.view === "search") {
     searchInput.value = target.query;
     leaveView = renderSearch(main, target.query, context);
-  } else leaveView = renderFiles(main, context);
+  } else if (SECTIONS[`/${target.view}`]) leaveView = SECTIONS[`/${target.view}`](main, context);
+  else leaveView = renderFiles(main, context);
+}
+
+// The navigation says where the page is (a file's page belongs to Files).
+function markCurrent(view) {
+  const section = view === "detail" ? "files" : view;
+  for (const link of nav.querySelectorAll("a")) {
+    if (link.dataset.view === section) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
 }
 
 searchForm.addEventListener("submit", (event) => {

@@ -36,6 +36,7 @@ import {
 } from "./server.mjs";
 import { FixedLengthStream } from "./streams.mjs";
 import { installWebSocketGlobals } from "./websockets.mjs";
+import { limitWebCrypto } from "./webcrypto.mjs";
 
 export class StartupError extends Error {}
 
@@ -76,6 +77,7 @@ export async function startRuntime({
   log(`config ${config.path}; state ${persistRoot}/v3${devVars.file ? `; vars from ${path.basename(devVars.file)}` : ""}`);
   globalThis.FixedLengthStream ??= FixedLengthStream;
   installWebSocketGlobals();
+  limitWebCrypto();
 
   let queueHandler = async () => ({ decisions: [], error: "the Python Worker is not loaded yet" });
   // What the Worker prints, with bundle paths (/session/metadata/...) shown as project paths.

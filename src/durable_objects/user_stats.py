@@ -31,6 +31,8 @@ from js import Object, WebSocketPair, WebSocketRequestResponsePair
 from pyodide.ffi import to_js
 from workers import DurableObject, Response
 
+from durable_objects.ledger import Ledger
+
 # Events kept for clients that reconnect; older ones get a `resync` instead.
 EVENT_BACKLOG = 1000
 EVENTS_TAG = "events"
@@ -68,6 +70,7 @@ class UserStats(DurableObject):
         super().__init__(ctx, env)
         self._storage = ctx.storage
         self._sql = ctx.storage.sql
+        self._ledger = Ledger(self._sql)
         self._storage.transactionSync(self._migrate)
         # Keep-alives answered by the runtime, without waking the object (or billing for it).
         ctx.setWebSocketAutoResponse(WebSocketRequestResponsePair.new("ping", "pong"))
@@ -75,6 +78,7 @@ class UserStats(DurableObject):
     def _migrate(self) -> None:
         for statement in _SCHEMA:
             self._sql.exec(statement)
+        self._ledger.migrate()
         if not self._sql.exec("SELECT 1 FROM totals").toArray():
             self._derive_totals()  # an object from before the totals existed, once
 
@@ -105,10 +109,17 @@ class UserStats(DurableObject):
         self._sql.exec("DELETE FROM type_counts WHERE n <= 0")
 
     def record_upload(
-        self, file_id: str, size_bytes: int, content_type: str, view: dict[str, Any] | None = None
+        self,
+        file_id: str,
+        size_bytes: int,
+        content_type: str,
+        view: dict[str, Any] | None = None,
+        reservation_id: str | None = None,
+        file_request_id: str | None = None,
     ) -> bool:
-        """Counts an upload once; answers whether it was new. With the file's public `view`, a
-        new upload is also published (`file.created`, then `stats.updated`)."""
+        """Counts an upload once; answers whether it was new. Its quota reservation (if any)
+        becomes the counted file in the same transaction. With the file's public `view`, a new
+        upload is also published (`file.created`, then `stats.updated`)."""
 
         def record() -> bool:
             cursor = self._sql.exec(
@@ -118,8 +129,12 @@ class UserStats(DurableObject):
                 content_type,
             )
             if cursor.rowsWritten == 0:
+                if reservation_id is not None:
+                    self._ledger.release([reservation_id])
                 return False
             self._count(content_type, 1, size_bytes)
+            if reservation_id is not None:
+                self._ledger.settle(reservation_id, file_request_id)
             return True
 
         new = self._storage.transactionSync(record)
@@ -142,6 +157,35 @@ class UserStats(DurableObject):
             self._publish("file.deleted", file={"id": file_id})
             self._publish("stats.updated", stats=self.stats())
         return removed
+
+    def record_deletes(self, file_ids: list[str]) -> int:
+        """record_delete for many files (the reconciler's purge of expired trash), with one
+        stats event; answers how many were counted."""
+        ids = [str(i) for i in file_ids]
+
+        def record() -> int:
+            removed = 0
+            for file_id in ids:
+                for row in self._sql.exec(
+                    "DELETE FROM uploads WHERE file_id = ? RETURNING size_bytes, content_type", file_id
+                ).toArray():
+                    self._count(row["content_type"], -1, -row["size_bytes"])
+                    removed += 1
+            return removed
+
+        removed = self._storage.transactionSync(record)
+        for file_id in ids:
+            self._publish("file.deleted", file={"id": file_id})
+        if removed:
+            self._publish("stats.updated", stats=self.stats())
+        return removed
+
+    def file_trashed(self, file_id: str) -> int:
+        """Publishes that a file moved to the trash (it still counts: its bytes are stored)."""
+        return self._publish("file.trashed", file={"id": file_id})
+
+    def file_restored(self, view: dict[str, Any]) -> int:
+        return self._publish("file.restored", file=dict(view))
 
     def file_updated(self, view: dict[str, Any]) -> int:
         """Publishes a file's new state (`file.updated`: its status, with the analysis or the
@@ -255,6 +299,7 @@ class UserStats(DurableObject):
                 " json_extract(value, '$[3]')" + new,
                 page,
             )
+            self._ledger.release_files(page)
             for row in removed:
                 self._count(row["content_type"], -row["n"], -row["bytes"])
             for row in added:
@@ -266,15 +311,73 @@ class UserStats(DurableObject):
         return self._storage.transactionSync(replace)
 
     def stats(self) -> dict[str, Any]:
-        totals = self._sql.exec("SELECT upload_count, total_bytes FROM totals WHERE id = 1").one()
+        totals = self._totals()
         last = self._sql.exec("SELECT MAX(uploaded_at) AS at FROM uploads").one()
         by_type = self._sql.exec("SELECT content_type, n FROM type_counts ORDER BY content_type").toArray()
         return {
-            "upload_count": totals["upload_count"],
-            "total_bytes": totals["total_bytes"],
+            "upload_count": totals[0],
+            "total_bytes": totals[1],
             "last_upload_at": last["at"],
             "by_content_type": {row["content_type"]: row["n"] for row in by_type},
         }
+
+    def _totals(self) -> tuple[int, int]:
+        totals = self._sql.exec("SELECT upload_count, total_bytes FROM totals WHERE id = 1").one()
+        return totals["upload_count"], totals["total_bytes"]
+
+    # -- the ledger (durable_objects/ledger.py): quota, link downloads, file requests, AI budget --
+    # `defaults` arrive as three numbers (the Worker's vars): bytes, files, AI calls a day.
+
+    def usage(self, max_bytes: int, max_files: int, ai_daily_calls: int) -> dict[str, Any]:
+        defaults = _defaults(max_bytes, max_files, ai_daily_calls)
+        usage = self._ledger.usage(*self._totals(), defaults, _now_ms())
+        return {**usage, "ai_daily_calls": self._ledger.limits(defaults)["ai_daily_calls"]}
+
+    def reserve(
+        self,
+        reservation_id: str,
+        file_id: str,
+        size_bytes: int,
+        expires_at_ms: int,
+        file_request_id: str | None,
+        request_max_files: int | None,
+        max_bytes: int,
+        max_files: int,
+        ai_daily_calls: int,
+    ) -> dict[str, Any]:
+        reservation = {
+            "id": reservation_id,
+            "file_id": file_id,
+            "size_bytes": size_bytes,
+            "expires_at": expires_at_ms,
+            "file_request_id": file_request_id,
+        }
+        defaults = _defaults(max_bytes, max_files, ai_daily_calls)
+        return self._storage.transactionSync(
+            lambda: self._ledger.reserve(reservation, self._totals(), defaults, _now_ms(), request_max_files)
+        )
+
+    def release(self, reservation_ids: list[str]) -> int:
+        ids = [str(i) for i in reservation_ids]
+        return self._storage.transactionSync(lambda: self._ledger.release(ids))
+
+    def set_limits(self, max_bytes: int | None, max_files: int | None, ai_daily_calls: int | None) -> None:
+        self._ledger.set_limits(max_bytes, max_files, ai_daily_calls)
+
+    def claim_download(self, link_id: str, max_downloads: int | None, now: str) -> dict[str, Any]:
+        return self._storage.transactionSync(lambda: self._ledger.claim_download(link_id, max_downloads, now))
+
+    def link_usage(self, link_ids: list[str]) -> dict[str, Any]:
+        return self._ledger.link_usage([str(i) for i in link_ids])
+
+    def files_received(self, request_ids: list[str]) -> dict[str, int]:
+        return self._ledger.received([str(i) for i in request_ids])
+
+    def charge_ai(
+        self, key: str, calls: int, day: str, max_bytes: int, max_files: int, ai_daily_calls: int
+    ) -> dict[str, Any]:
+        defaults = _defaults(max_bytes, max_files, ai_daily_calls)
+        return self._storage.transactionSync(lambda: self._ledger.charge_ai(key, calls, day, defaults))
 
     async def fetch(self, request: Any) -> Response:
         """GET /api/events (a WebSocket upgrade forwarded by the Worker); GET /stats for callers
@@ -285,6 +388,14 @@ class UserStats(DurableObject):
         if path != "/stats":
             return Response("not found", status=404)
         return Response(json.dumps(self.stats()), headers={"content-type": "application/json"})
+
+
+def _defaults(max_bytes: int, max_files: int, ai_daily_calls: int) -> dict[str, int]:
+    return {"bytes": int(max_bytes), "files": int(max_files), "ai_daily_calls": int(ai_daily_calls)}
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _opened_at(ws: Any) -> int:

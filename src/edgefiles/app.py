@@ -10,7 +10,7 @@ from typing import Any
 
 from workers import Response
 
-from edgefiles.api import admin, events, files, limits, links, search, stats, uploads
+from edgefiles.api import admin, audit, events, file_requests, files, limits, links, search, stats, trash, uploads
 from edgefiles.api.auth import authenticate_admin, authenticate_user
 from edgefiles.api.context import RequestContext
 from edgefiles.api.openapi import OPENAPI
@@ -37,12 +37,15 @@ async def openapi(ctx: RequestContext) -> Response:
 def build_router() -> Router:
     modules = {
         "admin": admin,
+        "audit": audit,
         "events": events,
+        "file_requests": file_requests,
         "files": files,
         "limits": limits,
         "links": links,
         "search": search,
         "stats": stats,
+        "trash": trash,
         "uploads": uploads,
     }
     router = Router()
@@ -62,7 +65,7 @@ def _request_id(ctx_header: str | None) -> str:
 
 async def _dispatch(ctx: RequestContext) -> Response:
     route, params = ROUTER.resolve(ctx.method, ctx.path)
-    if route.access != PUBLIC or route.pattern == "/d/{token}":
+    if route.access != PUBLIC or route.pattern.startswith(("/d/", "/r/")):
         try:
             await ctx.services.database.ensure_schema()
         except SchemaOutOfDate:

@@ -14,6 +14,10 @@ and its chunks' text to D1 with it (for keyword search). A file deleted while it
 leave vectors behind; the reconciler deletes the vectors of deleted files again after the grace
 period, and search only returns live files in any case.
 
+Each file's AI calls are charged to its owner's daily budget first (keyed by the file, so a
+redelivery is not charged twice). A file over the budget is stored and completed without
+analysis: its `ai_analysis` says `skipped` and why, rather than the upload failing.
+
 The consumer writes nothing to the metadata cache: only finished rows are cached (by the first
 read after they finish), so there is no pending entry to refresh, and no second KV write to a
 key within the second the platform allows one.
@@ -27,7 +31,9 @@ from typing import Any
 from edgefiles.api.files import public_view
 from edgefiles.domain.clock import now_iso
 from edgefiles.domain.processing import describe_error, is_permanent, retry_delay
-from edgefiles.services.analysis import Analyser
+from edgefiles.services import ai_budget
+from edgefiles.services.analysis import Analyser, ai_calls
+from edgefiles.services.container import Services
 from edgefiles.services.database import Database
 from edgefiles.services.jobs import FILE_UPLOADED
 from edgefiles.services.metadata import FileRecords
@@ -56,6 +62,7 @@ class FileProcessor:
         self.analyser = Analyser(env)
         self.vectors = ChunkVectors(env.VECTORS)
         self.stats = UserStatsClient(env.USER_STATS)
+        self.services = Services(env)
         self.retry_base = int(getattr(env, "RETRY_BASE_SECONDS", "10"))
 
     async def process_batch(self, batch: Any) -> None:
@@ -97,9 +104,17 @@ class FileProcessor:
                 logger.warning("file %s: publishing its new status failed (%s)", view["id"], result)
 
     async def _process(self, message: Any, body: dict[str, Any], work: BatchWork) -> None:
-        file = await self.records.get(body["user_id"], body["file_id"])
+        file = await self.records.get_held(body["user_id"], body["file_id"])
         if file is None or file["status"] != "pending":
             work.acks.append(message)  # deleted, or finished by an earlier delivery
+            return
+        calls = ai_calls(file)
+        if calls and not await ai_budget.charge(self.services, file["user_id"], f"file:{file['id']}", calls):
+            analysis = {"kind": "none", "skipped": "the owner's daily budget of AI calls was used up"}
+            logger.info("file %s stored without analysis: its owner's AI budget is used up", file["id"])
+            work.statements += self.records.completed(file, analysis, None, [], now_iso())
+            work.acks.append(message)
+            work.updates.append((file["user_id"], _view(file, "completed", analysis)))
             return
         try:
             result = await self.analyser.analyse(file)
@@ -140,7 +155,7 @@ class FileProcessor:
         logger.error("file %s moved to the dead-letter queue: %s", body["file_id"], last_error)
         work.statements.append(self.records.failed(body["file_id"], reason, now_iso()))
         work.acks.append(message)
-        file = await self.records.get(body["user_id"], body["file_id"])
+        file = await self.records.get_held(body["user_id"], body["file_id"])
         if file is not None:
             work.updates.append((body["user_id"], _view(file, "failed", {"error": reason})))
 

@@ -28,11 +28,12 @@ const CHROMIUM_ARGS = [
   "--disable-dev-shm-usage",
 ];
 
-export async function startWorker(vars = {}) {
+// `log`: the runtime's log file in test-results/ (one per test file, so none overwrites another's).
+export async function startWorker(vars = {}, { log: logName = "browser-runtime.log" } = {}) {
   const port = await freePort();
   const state = fs.mkdtempSync(path.join(os.tmpdir(), "edgefiles-browser-"));
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const logPath = path.join(ARTIFACTS, "browser-runtime.log");
+  const logPath = path.join(ARTIFACTS, logName);
   const log = fs.openSync(logPath, "w");
   execFileSync(path.join(ROOT, "scripts", "vectorize-index"), ["local", state], { cwd: ROOT, stdio: "ignore" });
   const args = [...nodeFlagsForJspi(), "runtime/bin/pyworker-dev.mjs", "--port", String(port), "--persist-to", state, "--test-mode"];
@@ -72,6 +73,10 @@ export async function startWorker(vars = {}) {
     async fault(target, { count = 1, skip = 0 } = {}) {
       const response = await fetch(`${url}/__runtime/faults`, { method: "POST", body: JSON.stringify({ target, count, skip }) });
       if (!response.ok) throw new Error(`arming ${target}: ${response.status}`);
+    },
+    // An admin route (quotas, audit) with the admin token.
+    async admin(pathname, init = {}) {
+      return fetch(`${url}${pathname}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", ...init.headers } });
     },
     async api(key, pathname, init = {}) {
       return fetch(`${url}${pathname}`, { ...init, headers: { authorization: `Bearer ${key}`, ...init.headers } });

@@ -285,24 +285,41 @@ describe("web app", () => {
     assert.match(await result.locator(".snippet").textContent(), /quarterly report/);
   });
 
-  test("delete asks for confirmation, then the file is gone", async () => {
+  test("delete asks for confirmation and moves the file to the trash; the Trash view restores it", async () => {
     await page.locator("#search-results").getByRole("link", { name: files.notes.name }).click();
     const id = decodeURIComponent(page.url().split("#/files/")[1]);
     await page.getByRole("button", { name: "Delete file…" }).click();
     const dialog = page.getByRole("dialog", { name: "Delete this file?" });
+    assert.match(await dialog.textContent(), /moves to the trash/);
     await dialog.getByRole("button", { name: "Cancel" }).click();
+    await dialog.waitFor({ state: "detached" });
     assert.equal((await worker.api(key, `/api/files/${id}`)).status, 200);
     await page.getByRole("button", { name: "Delete file…" }).click();
-    await dialog.getByRole("button", { name: "Delete", exact: true }).click();
+    await dialog.getByRole("button", { name: "Move to trash" }).click();
     await page.getByRole("heading", { name: "Upload files" }).waitFor();
     await fileRow(files.image.name).waitFor();
     assert.equal(await fileRow(files.notes.name).count(), 0);
     assert.equal((await worker.api(key, `/api/files/${id}`)).status, 404);
-    // An old link to the deleted file says so, and leads back.
+    // An old link to the trashed file says so, and leads back.
     await page.goto(`${worker.url}/#/files/${encodeURIComponent(id)}`);
     await page.getByRole("heading", { name: "File not found" }).waitFor();
     await page.getByRole("link", { name: "Back to your files" }).click();
     await page.getByRole("heading", { name: "Upload files" }).waitFor();
+    // In the trash, with the day it will be deleted for good; restored, it is back in the list.
+    const nav = page.getByRole("navigation", { name: "Main" });
+    await nav.getByRole("link", { name: "Trash" }).click();
+    await page.getByRole("heading", { name: "Trash", level: 1 }).waitFor();
+    assert.equal(await nav.getByRole("link", { name: "Trash" }).getAttribute("aria-current"), "page");
+    const trashed = page.locator("#trash-list tbody tr", { hasText: files.notes.name });
+    await trashed.waitFor();
+    const entry = (await (await worker.api(key, "/api/trash")).json()).items.find((item) => item.id === id);
+    assert.equal(await trashed.locator(`time[datetime="${entry.purge_after}"]`).count(), 1);
+    await trashed.getByRole("button", { name: `Restore ${files.notes.name}` }).click();
+    await trashed.waitFor({ state: "detached" });
+    assert.equal((await worker.api(key, `/api/files/${id}`)).status, 200);
+    await nav.getByRole("link", { name: "Files" }).click();
+    await fileRow(files.notes.name).waitFor();
+    assert.equal(await page.locator("#trash-list").count(), 0);
   });
 
   test("accessible: every control has a name, focus is visible", async () => {
@@ -320,7 +337,7 @@ describe("web app", () => {
     assert.notEqual(outline, "none");
     // The file picker is reached by keyboard, and its drop zone shows the focus.
     await page.getByRole("link", { name: "Skip to content" }).focus();
-    for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement.id)) !== "file-input"; i += 1) {
+    for (let i = 0; i < 15 && (await page.evaluate(() => document.activeElement.id)) !== "file-input"; i += 1) {
       await page.keyboard.press("Tab");
     }
     assert.equal(await page.evaluate(() => document.activeElement.id), "file-input");

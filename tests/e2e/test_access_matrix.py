@@ -12,20 +12,33 @@ from runtime_harness import Runtime
 
 pytestmark = pytest.mark.e2e
 
+OWNED = ("file_id", "upload_id", "link_id", "request_id")
 USER_ROUTES = [(method, pattern) for method, pattern, _, access in ROUTES if access == USER]
 MISSING = "00000000-0000-4000-8000-000000000000"
+MISSING_RECORD = "A" * 22  # the shape of a share link or file request id
+MISSING_IDS = {"file_id": MISSING, "upload_id": MISSING, "link_id": MISSING_RECORD, "request_id": MISSING_RECORD}
 
 
 @pytest.fixture(scope="module")
 def owner_resources(edgefiles: Runtime) -> Iterator[dict[str, str]]:
-    """A file and a multipart upload owned by someone, to be probed by others."""
+    """A file, a multipart upload, a share link and a file request owned by someone, to be
+    probed by others."""
     users = UserFactory(edgefiles)
     owner = users.new("owner")
     file = upload(owner, "owned.txt", b"owned").json()
     plan = owner.client.post(
         "/api/uploads", json={"filename": "u.bin", "content_type": "application/octet-stream", "size": 10}
     ).json()
-    yield {"file_id": file["id"], "upload_id": plan["upload_id"], "filename": "probe.txt", "part": "1"}
+    link = owner.client.post(f"/api/files/{file['id']}/links", json={}).json()
+    request = owner.client.post("/api/file-requests", json={}).json()
+    yield {
+        "file_id": file["id"],
+        "upload_id": plan["upload_id"],
+        "link_id": link["id"],
+        "request_id": request["id"],
+        "filename": "probe.txt",
+        "part": "1",
+    }
     users.close()
 
 
@@ -42,7 +55,7 @@ def test_no_key_is_401_on_every_user_route(
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-SCOPED = [(m, p) for m, p in USER_ROUTES if "{file_id}" in p or "{upload_id}" in p]
+SCOPED = [(m, p) for m, p in USER_ROUTES if any(f"{{{name}}}" in p for name in OWNED)]
 
 
 @pytest.mark.parametrize(("method", "pattern"), SCOPED, ids=[f"{m} {p}" for m, p in SCOPED])
@@ -53,7 +66,9 @@ def test_another_users_resource_looks_missing(
     body = b"x" if method == "PUT" else b"{}"
     theirs = stranger.client.request(method, _path(pattern, owner_resources), content=body)
     missing = stranger.client.request(
-        method, _path(pattern, {**owner_resources, "file_id": MISSING, "upload_id": MISSING}), content=body
+        method,
+        _path(pattern, {**owner_resources, **MISSING_IDS}),
+        content=body,
     )
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json()["detail"] == missing.json()["detail"]

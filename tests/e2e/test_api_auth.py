@@ -58,6 +58,12 @@ def test_a_revoked_key_stops_working(users: UserFactory) -> None:
     assert users.admin().delete(f"/api/admin/keys/{user.prefix}").status_code == 204
     assert user.client.get("/api/files").status_code == 401
     assert users.admin().delete(f"/api/admin/keys/{user.prefix}").status_code == 404
+    # Both events are in the user's audit trail, which the admin reads (the user no longer can).
+    events = users.admin().get(f"/api/admin/users/{user.user_id}/audit").json()["items"]
+    assert [(e["action"], e["actor"], e["target"]) for e in events] == [
+        ("key.revoked", "admin", user.prefix),
+        ("key.created", "admin", user.prefix),
+    ]
 
 
 def test_a_key_with_a_forged_secret_is_refused(users: UserFactory) -> None:

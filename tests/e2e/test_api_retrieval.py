@@ -156,24 +156,29 @@ def test_bad_listing_parameters_are_400(users: UserFactory, params: dict) -> Non
     assert users.new().client.get("/api/files", params=params).status_code == 400
 
 
-def test_delete_removes_everything_once(edgefiles: Runtime, users: UserFactory) -> None:
+def test_delete_moves_to_the_trash_and_deleting_from_it_removes_everything_once(
+    edgefiles: Runtime, users: UserFactory
+) -> None:
     user = users.new()
     file = upload(user, "gone.txt", b"bye").json()
     assert user.client.get("/api/stats").json()["upload_count"] == 1
-    deleted = user.client.delete(file["links"]["self"])
+    trashed = user.client.delete(file["links"]["self"])
+    assert trashed.status_code == 204
+    # One D1 write moves it to the trash; then its cache entry goes and the owner hears of it.
+    assert calls(edgefiles, trashed)[0] == ("DB", "first")
+    assert sorted(calls(edgefiles, trashed)[1:]) == [("CACHE", "delete"), ("USER_STATS", "file_trashed")]
+    assert user.client.get(file["links"]["self"]).status_code == 404
+    assert user.client.get(file["links"]["content"]).status_code == 404
+    assert user.client.get("/api/stats").json()["upload_count"] == 1  # still stored
+    deleted = user.client.delete(f"/api/trash/{file['id']}")
     assert deleted.status_code == 204
     # the row is marked deleted and its text purged (one D1 batch), then the rest in parallel
     assert calls(edgefiles, deleted)[0] == ("DB", "batch")
-    assert sorted(calls(edgefiles, deleted)[1:]) == [
-        ("CACHE", "delete"),
-        ("STORAGE", "delete"),
-        ("USER_STATS", "record_delete"),
-    ]
-    assert user.client.get(file["links"]["self"]).status_code == 404
-    assert user.client.get(file["links"]["content"]).status_code == 404
-    again = user.client.delete(file["links"]["self"])
+    assert sorted(calls(edgefiles, deleted)[1:]) == [("STORAGE", "delete"), ("USER_STATS", "record_delete")]
+    again = user.client.delete(f"/api/trash/{file['id']}")
     assert again.status_code == 404
     assert ("STORAGE", "delete") not in calls(edgefiles, again)
+    assert user.client.delete(file["links"]["self"]).status_code == 404
     assert user.client.get("/api/stats").json()["upload_count"] == 0
 
 

@@ -13,9 +13,12 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 
 
 def stored_nothing(user) -> bool:
+    """No file, nothing counted, and nothing left reserved of the quota."""
+    stats = user.client.get("/api/stats").json()
     return (
         user.client.get("/api/files").json()["items"] == []
-        and user.client.get("/api/stats").json()["upload_count"] == 0
+        and stats["upload_count"] == 0
+        and stats["quota"]["reserved_bytes"] == 0
     )
 
 
@@ -35,8 +38,13 @@ def test_raw_upload_is_stored_then_processed(edgefiles: Runtime, users: UserFact
     }
     assert file["links"] == {"self": f"/api/files/{file['id']}", "content": f"/api/files/{file['id']}/content"}
     trips = calls(edgefiles, response)
-    assert trips[:3] == [("DB", "first"), ("STORAGE", "put"), ("DB", "run")]
-    assert sorted(trips[3:]) == [("QUEUE", "send"), ("USER_STATS", "record_upload")]
+    # The key; the user's rate limit; the quota reserved (in UserStats, its marker in D1, in
+    # parallel); the bytes; the row (with the marker's delete, one batch); then the job and the
+    # count, in parallel.
+    assert trips[:2] == [("DB", "first"), ("UPLOAD_LIMITER", "limit")]
+    assert sorted(trips[2:4]) == [("DB", "run"), ("USER_STATS", "reserve")]
+    assert trips[4:6] == [("STORAGE", "put"), ("DB", "batch")]
+    assert sorted(trips[6:]) == [("QUEUE", "send"), ("USER_STATS", "record_upload")]
     assert user.client.get(file["links"]["content"]).content == body
     done = wait_for(
         lambda: (f := user.client.get(file["links"]["self"]).json())["status"] == "completed" and f,
@@ -142,18 +150,25 @@ def test_failed_r2_put_stores_nothing_and_is_503(edgefiles: Runtime, users: User
         response = upload(user, "f.txt", b"never stored")
     assert response.status_code == 503
     assert "injected" not in response.text
-    assert calls(edgefiles, response)[-1] == ("STORAGE", "put")
+    # After the failed put, only the reservation's release (in UserStats, then its marker).
+    assert calls(edgefiles, response)[-3:] == [("STORAGE", "put"), ("USER_STATS", "release"), ("DB", "run")]
     assert stored_nothing(user)
 
 
 def test_failed_d1_insert_deletes_the_object_and_is_503(edgefiles: Runtime, users: UserFactory) -> None:
     user = users.new()
-    with edgefiles.fault("DB.run"):
+    with edgefiles.fault("DB.batch"):
         response = upload(user, "f.txt", b"rolled back")
     assert response.status_code == 503
     trace = edgefiles.trace(response)["calls"]
     steps = [(c["binding"], c["method"], c["ok"]) for c in trace if not c["sync"]]
-    assert steps[-3:] == [("STORAGE", "put", True), ("DB", "run", False), ("STORAGE", "delete", True)]
+    assert steps[-5:] == [
+        ("STORAGE", "put", True),
+        ("DB", "batch", False),
+        ("STORAGE", "delete", True),
+        ("USER_STATS", "release", True),
+        ("DB", "run", True),
+    ]
     assert stored_nothing(user)
 
 

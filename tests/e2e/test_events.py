@@ -66,7 +66,14 @@ def test_an_upload_is_pushed_as_created_then_completed_in_order(edgefiles: Runti
         socket.send("ping")
         assert socket.recv(timeout=5) == "pong"
         alice.client.delete(f"/api/files/{file['id']}").raise_for_status()
-        deleted, stats = events(socket, 2)
+        [trashed] = events(socket, 1)
+        assert (trashed["type"], trashed["file"]["id"]) == ("file.trashed", file["id"])
+        alice.client.post(f"/api/trash/{file['id']}/restore").raise_for_status()
+        [restored] = events(socket, 1)
+        assert (restored["type"], restored["file"]["id"]) == ("file.restored", file["id"])
+        alice.client.delete(f"/api/files/{file['id']}").raise_for_status()
+        alice.client.delete(f"/api/trash/{file['id']}").raise_for_status()
+        trashed, deleted, stats = events(socket, 3)
         assert (deleted["type"], deleted["file"]["id"]) == ("file.deleted", file["id"])
         assert stats["stats"]["upload_count"] == 0
 

@@ -1,7 +1,8 @@
-"""The fault matrix: a failure injected at each binding call of the upload, delete, multipart and
-consumer paths, then the queue drained and the reconciler run. Afterwards the invariants hold:
-every live row has its object, no object lacks a row, nothing stays pending, and the user's
-stats equal what D1 says they own."""
+"""The fault matrix: a failure injected at each binding call of the upload, trash, delete,
+multipart and consumer paths, then the queue drained and the reconciler run. Afterwards the
+invariants hold: every live row has its object, no object lacks a row, nothing stays pending,
+the user's stats equal what D1 says they own, and their quota holds exactly that plus the
+uploads still open (no reservation outlives its upload)."""
 
 import os
 from collections.abc import Callable
@@ -51,26 +52,37 @@ def do_multipart(runtime: Runtime, user: User) -> None:
 
 SITES = [
     Site("upload/auth-lookup", "DB.first", do_upload),
+    # The quota reservation (in UserStats) and its marker (in D1) are written in parallel.
+    Site("upload/reserve-rpc", "USER_STATS.reserve", do_upload),
+    Site("upload/reserve-marker", "DB.run", do_upload),
     Site("upload/r2-put", "STORAGE.put", do_upload),
-    Site("upload/d1-insert", "DB.run", do_upload),
+    # The file's row and the marker's delete: one batch.
+    Site("upload/d1-insert", "DB.batch", do_upload),
     Site("upload/queue-send", "QUEUE.send", do_upload),
     Site("upload/stats-rpc", "USER_STATS.record_upload", do_upload),
-    # The key was verified when the file was made, so marking the row deleted (and purging its
-    # text, one batch) is the delete's first D1 call.
-    Site("delete/d1-mark", "DB.batch"),
-    Site("delete/r2-delete", "STORAGE.delete"),
-    Site("delete/kv-delete", "CACHE.delete"),
-    Site("delete/stats-rpc", "USER_STATS.record_delete"),
+    # The key was verified when the file was made, so moving the row to the trash is the
+    # delete's first D1 call.
+    Site("trash/d1-mark", "DB.first"),
+    Site("trash/kv-delete", "CACHE.delete"),
+    Site("trash/event-rpc", "USER_STATS.file_trashed"),
+    # Deleting from the trash for good: marking the row deleted (and purging its text, one batch).
+    Site("purge/d1-mark", "DB.batch"),
+    Site("purge/r2-delete", "STORAGE.delete"),
+    Site("purge/stats-rpc", "USER_STATS.record_delete"),
+    Site("multipart/reserve-rpc", "USER_STATS.reserve", do_multipart),
     Site("multipart/r2-create", "STORAGE.createMultipartUpload", do_multipart),
-    Site("multipart/d1-insert", "DB.run", do_multipart),
+    # The upload's row and the reservation marker's delete: one batch.
+    Site("multipart/d1-insert", "DB.batch", do_multipart),
     Site("multipart/r2-part", "STORAGE.uploadPart", do_multipart),
-    Site("multipart/d1-part", "DB.batch", do_multipart),
+    Site("multipart/d1-part", "DB.batch", do_multipart, skip=1),
     Site("multipart/r2-complete", "STORAGE.complete", do_multipart),
-    # The second DB.run of the path: the file's row, written once R2 has assembled the parts.
-    Site("multipart/d1-file-insert", "DB.run", do_multipart, skip=1),
+    # The fourth batch of the path: the file's row, written once R2 has assembled the parts.
+    Site("multipart/d1-file-insert", "DB.batch", do_multipart, skip=3),
     Site("multipart/queue-send", "QUEUE.send", do_multipart),
+    Site("multipart/stats-rpc", "USER_STATS.record_upload", do_multipart),
     Site("consumer/d1-read", "DB.first"),
     Site("consumer/r2-read", "STORAGE.get"),
+    Site("consumer/ai-budget", "USER_STATS.charge_ai"),
     Site("consumer/ai", "AI.run"),
     Site("consumer/d1-batch", "DB.batch"),
 ]
@@ -90,16 +102,25 @@ def check_invariants(runtime: Runtime, user: User) -> None:
     assert [k for k in snapshot.objects_without_rows() if owner(k) == user.user_id] == []
     stats = user.client.get("/api/stats").json()
     assert (stats["upload_count"], stats["total_bytes"]) == snapshot.totals(user.user_id)
+    quota = stats["quota"]
+    assert quota["used_bytes"] == snapshot.totals(user.user_id)[1]
+    assert quota["reserved_bytes"] == snapshot.open_upload_bytes(user.user_id)
 
 
 @pytest.mark.parametrize("site", SITES, ids=[s.name for s in SITES])
 def test_invariants_hold_after_a_failure_at(edgefiles: Runtime, users: UserFactory, site: Site) -> None:
     user = users.new("matrix")
     path, _, _ = site.name.partition("/")
-    if path == "delete":
+    if path == "trash":
         file_id = setup_file(user)
         with edgefiles.fault(site.target, skip=site.skip):
             response = user.client.delete(f"/api/files/{file_id}")
+        assert response.status_code in (204, 500)
+    elif path == "purge":
+        file_id = setup_file(user)
+        assert user.client.delete(f"/api/files/{file_id}").status_code == 204
+        with edgefiles.fault(site.target, skip=site.skip):
+            response = user.client.delete(f"/api/trash/{file_id}")
         assert response.status_code in (204, 500)
     elif path == "consumer":
         with edgefiles.fault(site.target):

@@ -348,7 +348,8 @@ def test_item7_a_deleted_files_text_and_summary_leave_d1(edgefiles: Runtime, use
 
     chunks, row = leftovers()
     assert chunks > 0 and row[0] is not None and row[1] == "private"  # there was text to delete
-    assert user.client.delete(f"/api/files/{file['id']}").status_code == 204
+    assert user.client.delete(f"/api/files/{file['id']}").status_code == 204  # to the trash
+    assert user.client.delete(f"/api/trash/{file['id']}").status_code == 204  # for good
     assert leftovers() == (0, (None, None, None))
 
 
@@ -367,6 +368,7 @@ def test_item7_a_deleted_images_cached_analysis_goes_too(edgefiles: Runtime, use
     for name in ("one.png", "two.png"):
         [file_id] = [f["id"] for f in user.client.get("/api/files").json()["items"] if f["filename"] == name]
         assert user.client.delete(f"/api/files/{file_id}").status_code == 204
+        assert user.client.delete(f"/api/trash/{file_id}").status_code == 204
     _, queue = analysed("three.png")
     assert ("AI", "run") in queue  # nothing of the deleted images' analysis was kept
     assert first["ai_analysis"]["labels"]

@@ -51,11 +51,15 @@ def client_loop(runtime: Runtime, user: User, deadline: float, seed: int, outcom
                     ok = response.status_code == 204
                     mine.remove((file_id, body))
                 else:
-                    link = http.post(f"/api/files/{file_id}/links", json={"expires_in": 60})
-                    response = httpx.get(runtime.url + link.json()["url"], timeout=60)
+                    response = link = http.post(f"/api/files/{file_id}/links", json={"expires_in": 60})
+                    if link.status_code == 201:
+                        response = httpx.get(runtime.url + link.json()["url"], timeout=60)
                     ok = response.status_code == 200 and response.content == body
+            # A rate limit (uploads begun, links made: wrangler.toml's [[ratelimits]]) is an
+            # answer a client must expect under this load, with the header that says when to retry.
+            limited = response.status_code == 429 and response.headers.get("retry-after") == "60"
             with lock:
-                outcomes[(action, "ok" if ok else f"unexpected {response.status_code}")] += 1
+                outcomes[(action, "ok" if ok else "limited" if limited else f"unexpected {response.status_code}")] += 1
 
 
 def test_mixed_load_has_no_unexpected_errors_and_keeps_the_invariants(edgefiles: Runtime, users: UserFactory) -> None:
@@ -72,7 +76,7 @@ def test_mixed_load_has_no_unexpected_errors_and_keeps_the_invariants(edgefiles:
             future.result()
     print(f"load outcomes over {SECONDS}s with {CLIENTS} clients: {dict(outcomes)}")
     assert outcomes, "no request was made"
-    assert [key for key in outcomes if key[1] != "ok"] == []
+    assert [key for key in outcomes if key[1] not in ("ok", "limited")] == []
 
     edgefiles.client.get("/__scheduled").raise_for_status()
     users_ = {a.user_id for a in accounts}
@@ -88,3 +92,5 @@ def test_mixed_load_has_no_unexpected_errors_and_keeps_the_invariants(edgefiles:
     for account in accounts:
         stats = account.client.get("/api/stats").json()
         assert (stats["upload_count"], stats["total_bytes"]) == snapshot.totals(account.user_id)
+        assert stats["quota"]["used_bytes"] == snapshot.totals(account.user_id)[1]
+        assert stats["quota"]["reserved_bytes"] == snapshot.open_upload_bytes(account.user_id)

@@ -228,6 +228,9 @@ def test_deleting_files_updates_stats(users: UserFactory) -> None:
     upload(user, "b.txt", b"bb")
     assert user.client.delete(f"/api/files/{first['id']}").status_code == 204
     stats = user.client.get("/api/stats").json()
+    assert (stats["upload_count"], stats["total_bytes"]) == (2, 6)  # in the trash: still stored
+    assert user.client.delete(f"/api/trash/{first['id']}").status_code == 204
+    stats = user.client.get("/api/stats").json()
     assert (stats["upload_count"], stats["total_bytes"]) == (1, 2)
 
 

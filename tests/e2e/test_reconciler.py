@@ -14,7 +14,7 @@ from contextlib import closing
 import pytest
 
 from api_client import ADMIN_TOKEN, SIGNING_KEY, UserFactory, settled, upload
-from invariants import Snapshot, database, owner
+from invariants import Snapshot, database, owner, vectors_of
 from runtime_harness import ROOT, Runtime, running, wait_for
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -64,18 +64,9 @@ def cursor(runtime: Runtime, step: str) -> dict:
     return json.loads(value)
 
 
-def vectors_of(runtime: Runtime, file_id: str) -> list[str]:
-    path = runtime.persist_to / "v3" / "vectorize" / "edgefiles-chunks.sqlite"
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-        # Mutations not applied yet count too: they are what the index will hold.
-        applied = [row[0] for row in db.execute("SELECT id FROM vectors WHERE id LIKE ?", (f"{file_id}:%",))]
-        pending = db.execute("SELECT COUNT(*) FROM mutations").fetchone()[0]
-    return applied if pending == 0 else [*applied, "<pending mutations>"]
-
-
 def test_an_orphan_object_is_deleted_once_its_hour_is_over(runtime: Runtime, users: UserFactory) -> None:
     user = users.new()
-    with runtime.fault("DB.run"), runtime.fault("STORAGE.delete"):
+    with runtime.fault("DB.batch"), runtime.fault("STORAGE.delete"):
         failed = upload(user, "orphan.txt", b"row never written, clean-up failed too")
     assert failed.status_code == 503
     [orphan] = [key for key in Snapshot.read(runtime.persist_to).objects_without_rows() if owner(key) == user.user_id]
@@ -95,18 +86,27 @@ def test_a_deleted_file_whose_deletes_failed_is_purged(runtime: Runtime, users: 
     user = users.new()
     file = upload(user, "notes.txt", b"Alpha paragraph.\n\nBeta paragraph about deletion.").json()
     assert settled(user, file["id"])["status"] == "completed"
-    wait_for(lambda: vectors_of(runtime, file["id"]) and "<pending mutations>" not in vectors_of(runtime, file["id"]))
-    assert vectors_of(runtime, file["id"])
+    wait_for(
+        lambda: (
+            vectors_of(runtime.persist_to, file["id"])
+            and "<pending mutations>" not in vectors_of(runtime.persist_to, file["id"])
+        )
+    )
+    assert vectors_of(runtime.persist_to, file["id"])
+    assert user.client.delete(f"/api/files/{file['id']}").status_code == 204  # to the trash
     with runtime.fault("STORAGE.delete"), runtime.fault("VECTORS.deleteByIds"):
-        assert user.client.delete(f"/api/files/{file['id']}").status_code == 204
+        assert user.client.delete(f"/api/trash/{file['id']}").status_code == 204
     [key] = [k for k in Snapshot.read(runtime.persist_to).objects if k.endswith(file["id"])]
-    trace = reconcile(runtime)
-    made = [(c["binding"], c["method"]) for c in trace["calls"]]
+    since = int(time.time() * 1000)
+    runtime.reconcile_until_caught_up()
+    made = [(c["binding"], c["method"]) for t in runtime.traces("scheduled", since) for c in t["calls"]]
     assert ("VECTORS", "deleteByIds") in made
     assert key not in Snapshot.read(runtime.persist_to).objects
-    wait_for(lambda: vectors_of(runtime, file["id"]) == [], what="the vectors to be deleted")
-    # The purge cursor has moved past it: no later run deletes it again.
+    wait_for(lambda: vectors_of(runtime.persist_to, file["id"]) == [], what="the vectors to be deleted")
+    # The purge cursor has moved past it, and its row is gone: nothing of the file is left.
     assert cursor(runtime, "purge")["id"] == file["id"]
+    with closing(database(runtime.persist_to, "d1")) as d1:
+        assert d1.execute("SELECT COUNT(*) FROM files WHERE id = ?", (file["id"],)).fetchone() == (0,)
 
 
 def test_deleting_a_file_removes_it_from_both_search_indexes(runtime: Runtime, users: UserFactory) -> None:
@@ -122,9 +122,12 @@ def test_deleting_a_file_removes_it_from_both_search_indexes(runtime: Runtime, u
     assert found("keyword") == [file["id"]]
     wait_for(lambda: found("semantic") == [file["id"]], what="the vectors to become visible")
     user.client.delete(f"/api/files/{file['id']}").raise_for_status()
+    assert found("keyword") == []  # in the trash: hidden from every search at once
+    assert found("semantic") == []
+    user.client.delete(f"/api/trash/{file['id']}").raise_for_status()
     assert found("keyword") == []
     assert found("semantic") == []  # the D1 join hides it at once; Vectorize drops it shortly
-    wait_for(lambda: vectors_of(runtime, file["id"]) == [], what="Vectorize to drop the vectors")
+    wait_for(lambda: vectors_of(runtime.persist_to, file["id"]) == [], what="Vectorize to drop the vectors")
 
 
 def test_stats_of_thousands_of_files_are_rebuilt_page_by_page_within_a_small_budget(
@@ -171,7 +174,9 @@ def test_stats_of_thousands_of_files_are_rebuilt_page_by_page_within_a_small_bud
         assert rebuilding_runs >= 2, "a rebuild of 2,701 files should span runs"
         assert stats["by_content_type"]["text/plain"] > 0
         # The small budget reached every step in turn: the legacy embeddings moved too.
-        wait_for(lambda: sorted(vectors_of(runtime, legacy_file)) == [f"{legacy_file}:0", f"{legacy_file}:1"])
-        assert vectors_of(runtime, "gone") == []
+        wait_for(
+            lambda: sorted(vectors_of(runtime.persist_to, legacy_file)) == [f"{legacy_file}:0", f"{legacy_file}:1"]
+        )
+        assert vectors_of(runtime.persist_to, "gone") == []
         with closing(database(state, "d1")) as d1:
             assert d1.execute("SELECT COUNT(*) FROM legacy_chunk_vectors").fetchone() == (0,)

@@ -80,13 +80,16 @@ def test_limits_tell_the_client_what_this_deployment_accepts(users: UserFactory)
     limits = users.new().client.get("/api/limits").json()
     assert limits["max_file_size"] == MAX_FILE_SIZE
     assert "text/plain" in limits["allowed_content_types"]
-    assert limits["link_lifetime_seconds"] == {"min": 60, "max": 7 * 24 * 3600}
+    assert limits["link_lifetime_seconds"] == {"min": 60, "max": 90 * 24 * 3600}
+    assert limits["trash_retention_days"] == 30
     # 10,000 parts of at most 95 MiB: every part is one request within the edge's 100 MB.
     assert limits["max_multipart_file_size"] == 10_000 * 95 * 2**20
 
 
 def test_a_multipart_upload_whose_parts_would_pass_the_request_limit_is_refused(users: UserFactory) -> None:
     user = users.new()
+    # A quota large enough that only the part limit refuses (the default, 10 GB, would first).
+    users.admin().put(f"/api/admin/users/{user.user_id}/quota", json={"max_bytes": 10**15}).raise_for_status()
     too_big = {"filename": "huge.bin", "content_type": "application/octet-stream", "size": 10**12}
     assert user.client.post("/api/uploads", json=too_big).status_code == 413
     largest = user.client.post("/api/uploads", json={**too_big, "size": 10_000 * 95 * 2**20})

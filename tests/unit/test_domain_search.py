@@ -18,7 +18,7 @@ from edgefiles.domain.search_index import (
     vector_id,
 )
 from edgefiles.domain.text_chunks import MAX_CHUNKS
-from edgefiles.domain.work_budget import Budget, hour_settled
+from edgefiles.domain.work_budget import RECONCILE_STEPS, Budget, hour_settled
 
 FILE = "0b6c3f9e-1f1e-4a8e-9a7b-2f4c1d9e8a77"
 
@@ -136,3 +136,11 @@ def test_a_budget_is_never_overspent_and_shares_carry_forward() -> None:
     assert not last.take(36)
     assert last.take(35) and run.left == 0
     assert not Budget(5).share(1, 0).take(1)
+
+
+def test_every_reconciler_step_can_act_when_it_goes_first_with_the_default_budget() -> None:
+    """The step that goes first gets only its share: with the default budget (40, two of which
+    read and write the cursors) each share must cover what the step needs to do anything."""
+    total = sum(weight for weight, _ in RECONCILE_STEPS.values())
+    for name, (weight, minimum) in RECONCILE_STEPS.items():
+        assert Budget(40 - 2).share(weight, total).left >= minimum, name

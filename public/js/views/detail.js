@@ -1,8 +1,10 @@
-// A file's page: facts, preview (images, text), AI results with a streamed summary, signed
-// links and delete.
-import { ApiError, call, getJson, readEventStream, sendJson } from "../api.js";
+// A file's page: facts, preview (images, text), AI results with a streamed summary, share links
+// (created with an expiry and optionally a password, a download limit and a label; listed with
+// their use; revoked) and delete (to the trash).
+import { ApiError, call, getAllItems, getJson, readEventStream, sendJson } from "../api.js";
+import { confirmAction } from "../confirm.js";
 import { isLive, onLiveEvent } from "../live.js";
-import { announce, formatBytes, formatDate, h, statusBadge } from "../dom.js";
+import { announce, copyText, formatBytes, formatDate, h, labelled, statusBadge } from "../dom.js";
 
 const TEXT_TYPES = new Set(["text/plain", "text/markdown", "text/csv", "application/json"]);
 const IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
@@ -14,7 +16,10 @@ const LINK_LIFETIMES = [
   [3600, "1 hour"],
   [86400, "1 day"],
   [604800, "7 days"],
+  [2592000, "30 days"],
+  [7776000, "90 days"],
 ];
+const MAX_DOWNLOADS = 1_000_000;
 
 export function renderDetail(main, fileId, { limits, onError }) {
   const path = `/api/files/${encodeURIComponent(fileId)}`;
@@ -34,7 +39,12 @@ export function renderDetail(main, fileId, { limits, onError }) {
       if (error instanceof ApiError && error.status === 404) {
         // Deleted, never existed, or someone else's: the API answers all three the same way.
         main.replaceChildren(
-          h("section", { class: "card" }, h("h1", {}, "File not found"), h("p", {}, "It may have been deleted. ", h("a", { href: "#/" }, "Back to your files"))),
+          h(
+            "section",
+            { class: "card" },
+            h("h1", {}, "File not found"),
+            h("p", {}, "It may have been deleted or moved to the ", h("a", { href: "#/trash" }, "trash"), ". ", h("a", { href: "#/" }, "Back to your files")),
+          ),
         );
       } else onError(error);
       return;
@@ -56,7 +66,7 @@ export function renderDetail(main, fileId, { limits, onError }) {
     if (!active) return;
     if (event.type === "resync") return void load();
     if (event.file?.id !== fileId) return;
-    if (event.type === "file.deleted") return void load();
+    if (event.type === "file.deleted" || event.type === "file.trashed") return void load();
     if (event.type === "file.updated" && main.querySelector(".detail") && event.file.status !== shownStatus) {
       renderAnalysis(event.file);
       schedulePoll(event.file.status);
@@ -73,6 +83,7 @@ export function renderDetail(main, fileId, { limits, onError }) {
       ...fact("Type", file.content_type),
       ...fact("Status", h("span", { id: "file-status" }, statusBadge(file.status))),
       ...fact("Uploaded", formatDate(file.created_at)),
+      ...(file.file_request_id ? fact("Received", h("a", { href: "#/requests" }, "through a file request")) : []),
       ...(file.sha256 ? fact("SHA-256", h("code", {}, file.sha256)) : []),
     );
     main.replaceChildren(
@@ -109,7 +120,7 @@ export function renderDetail(main, fileId, { limits, onError }) {
           : await (await call(`${path}/content`, { headers: { range: `bytes=0-${INLINE_TEXT_LIMIT - 1}` } })).text();
         if (!active) return;
         const more = file.size_bytes > INLINE_TEXT_LIMIT ? h("p", { class: "hint" }, `Showing the first ${formatBytes(INLINE_TEXT_LIMIT)}.`) : null;
-        preview.replaceChildren(h("pre", { id: "text-preview", tabindex: "0" }, text), more);
+        preview.replaceChildren(h("pre", { id: "text-preview", tabindex: "0" }, text), ...(more ? [more] : []));
       } else {
         preview.replaceChildren(h("p", { class: "empty" }, "No preview for this type of file."));
       }
@@ -175,80 +186,171 @@ export function renderDetail(main, fileId, { limits, onError }) {
         h("option", { value: seconds, selected: seconds === 3600 }, label),
       ),
     );
+    const password = h("input", { id: "link-password", type: "password", minlength: 8, maxlength: 256, autocomplete: "new-password", "aria-describedby": "link-password-hint" });
+    const maxDownloads = h("input", { id: "link-max-downloads", type: "number", min: 1, max: MAX_DOWNLOADS, step: 1, inputmode: "numeric" });
+    const label = h("input", { id: "link-label", type: "text", maxlength: 200, autocomplete: "off" });
+    const submit = h("button", { type: "submit" }, "Create and copy link");
     const output = h("div", { class: "link-output", hidden: true });
-    const create = async () => {
+    const list = h("ul", { class: "records", id: "file-links", "aria-label": "Share links of this file", "aria-busy": "true" });
+    const create = async (event) => {
+      event.preventDefault();
+      const body = { expires_in: Number(expiry.value) };
+      if (password.value) body.password = password.value;
+      if (maxDownloads.value) body.max_downloads = Number(maxDownloads.value);
+      if (label.value.trim()) body.label = label.value.trim();
+      submit.disabled = true;
       try {
-        const link = await sendJson(`${path}/links`, "POST", { expires_in: Number(expiry.value) });
+        const link = await sendJson(`${path}/links`, "POST", body);
         const url = new URL(link.url, location.origin).href;
         const field = h("input", { id: "signed-link", type: "text", readonly: true, value: url, "aria-label": "Signed link" });
         const copied = await copyText(url, field);
+        const protectedNote = link.password_protected ? " Send the password separately." : "";
         output.replaceChildren(
           field,
           h("a", { class: "button secondary", href: url, target: "_blank", rel: "noopener", id: "open-link" }, "Open"),
-          h("span", { class: "hint", id: "link-note" }, `${copied ? "Copied. " : ""}Expires ${formatDate(link.expires_at)}.`),
+          h("span", { class: "hint", id: "link-note" }, `${copied ? "Copied. " : ""}Expires ${formatDate(link.expires_at)}.${protectedNote}`),
         );
         output.hidden = false;
+        password.value = maxDownloads.value = label.value = "";
         announce(copied ? "Link created and copied" : "Link created");
+        await loadLinks();
+      } catch (error) {
+        onError(error);
+      } finally {
+        submit.disabled = false;
+      }
+    };
+
+    async function loadLinks() {
+      list.setAttribute("aria-busy", "true");
+      try {
+        const links = await getAllItems(`/api/links?file_id=${encodeURIComponent(fileId)}`);
+        if (!active) return;
+        list.replaceChildren(...(links.length ? links.map(linkItem) : [h("li", { class: "empty" }, "No share links yet.")]));
+      } catch (error) {
+        if (active) onError(error);
+      } finally {
+        list.removeAttribute("aria-busy");
+      }
+    }
+
+    function linkItem(link) {
+      const name = link.label ?? `Link of ${formatDate(link.created_at)}`;
+      const url = new URL(link.url, location.origin).href;
+      const field = h("input", { type: "text", readonly: true, value: url, "aria-label": `URL of ${name}` });
+      const uses =
+        link.downloads === null || link.downloads === undefined
+          ? "download count unavailable"
+          : link.max_downloads
+            ? `${link.downloads} of ${link.max_downloads} downloads`
+            : `${link.downloads} download${link.downloads === 1 ? "" : "s"}`;
+      const ended = link.state === "expired" ? "expired" : "expires";
+      const facts = [uses, `${ended} ${formatDate(link.expires_at)}`];
+      if (link.last_used_at) facts.push(`last used ${formatDate(link.last_used_at)}`);
+      const copy = h(
+        "button",
+        {
+          type: "button",
+          class: "secondary",
+          "aria-label": `Copy ${name}`,
+          onclick: async () => announce((await copyText(url, field)) ? "Link copied" : "Select the link to copy it"),
+        },
+        "Copy",
+      );
+      const revoke = h(
+        "button",
+        {
+          type: "button",
+          class: "danger",
+          "aria-label": `Revoke ${name}`,
+          onclick: async () => {
+            const confirmed = await confirmAction({
+              title: "Revoke this link?",
+              message: `“${name}” stops working at once for everyone who has it.`,
+              confirmLabel: "Revoke",
+            });
+            if (!confirmed) return;
+            try {
+              await call(`/api/links/${encodeURIComponent(link.id)}`, { method: "DELETE" });
+              announce(`${name} revoked`);
+              await loadLinks();
+            } catch (error) {
+              onError(error);
+            }
+          },
+        },
+        "Revoke",
+      );
+      return h(
+        "li",
+        { class: "record", dataset: { linkId: link.id, state: link.state } },
+        h(
+          "div",
+          { class: "row" },
+          h("strong", { class: "record-name" }, name),
+          statusBadge(link.state),
+          link.password_protected ? h("span", { class: "tag" }, "password") : null,
+        ),
+        h("p", { class: "hint record-facts" }, facts.join(" · ")),
+        h("div", { class: "row link-actions" }, field, copy, link.state === "active" ? revoke : null),
+      );
+    }
+
+    loadLinks();
+    return h(
+      "section",
+      { class: "card", "aria-labelledby": "link-title" },
+      h("h2", { id: "link-title" }, "Share"),
+      h(
+        "form",
+        { onsubmit: create, id: "link-form" },
+        h(
+          "div",
+          { class: "fields" },
+          labelled("link-expiry", "Link expires in", expiry),
+          labelled("link-password", "Password (optional)", password, h("span", { class: "hint", id: "link-password-hint" }, "8 characters or more.")),
+          labelled("link-max-downloads", "Download limit (optional)", maxDownloads),
+          labelled("link-label", "Label (optional)", label),
+        ),
+        submit,
+      ),
+      output,
+      h("h3", {}, "Links of this file"),
+      h("p", { class: "hint" }, "Revoked links are no longer listed."),
+      list,
+    );
+  }
+
+  function deleteSection(file) {
+    const days = limits.trash_retention_days;
+    const remove = async () => {
+      const confirmed = await confirmAction({
+        title: "Delete this file?",
+        message: `“${file.filename}” moves to the trash, and its share links stop working. You can restore it from the trash${days ? ` for ${days} days` : ""}; then it is deleted for good.`,
+        confirmLabel: "Move to trash",
+      });
+      if (!confirmed) return;
+      try {
+        await call(path, { method: "DELETE" });
+        announce(`${file.filename} moved to the trash`);
+        location.hash = "#/";
       } catch (error) {
         onError(error);
       }
     };
     return h(
       "section",
-      { class: "card", "aria-labelledby": "link-title" },
-      h("h2", { id: "link-title" }, "Share"),
-      h("div", { class: "row" }, h("label", { for: "link-expiry" }, "Link expires in"), expiry, h("button", { type: "button", onclick: create }, "Create and copy link")),
-      output,
-    );
-  }
-
-  function deleteSection(file) {
-    const dialog = h(
-      "dialog",
-      { id: "confirm-delete", "aria-labelledby": "confirm-title" },
-      h("h2", { id: "confirm-title" }, "Delete this file?"),
-      h("p", {}, `“${file.filename}” will be deleted for good, and its links stop working.`),
-      h(
-        "form",
-        { method: "dialog", class: "row" },
-        h("button", { value: "cancel", class: "secondary", autofocus: true }, "Cancel"),
-        h("button", { value: "delete", class: "danger" }, "Delete"),
-      ),
-    );
-    dialog.addEventListener("close", async () => {
-      if (dialog.returnValue !== "delete") return;
-      try {
-        await call(path, { method: "DELETE" });
-        announce(`${file.filename} deleted`);
-        location.hash = "#/";
-      } catch (error) {
-        onError(error);
-      }
-    });
-    return h(
-      "section",
       { class: "card", "aria-labelledby": "delete-title" },
       h("h2", { id: "delete-title" }, "Delete"),
-      h(
-        "button",
-        {
-          type: "button",
-          class: "danger",
-          onclick: () => {
-            dialog.returnValue = ""; // Escape keeps the last value: it must never be a stale "delete"
-            dialog.showModal();
-          },
-        },
-        "Delete file…",
-      ),
-      dialog,
+      h("button", { type: "button", class: "danger", onclick: remove }, "Delete file…"),
     );
   }
 
   async function download(file) {
     // Through a short signed link, so the browser streams the file itself (no key in the URL).
     try {
-      const link = await sendJson(`${path}/links`, "POST", { expires_in: limits.link_lifetime_seconds.min });
+      // A one-minute URL for the owner's own download: not a share link, nothing to list.
+      const link = await sendJson(`${path}/download-url`, "POST", {});
       const anchor = h("a", { href: link.url, download: file.filename });
       document.body.append(anchor);
       anchor.click();
@@ -266,15 +368,4 @@ export function renderDetail(main, fileId, { limits, onError }) {
     streaming.abort();
     if (objectUrl) URL.revokeObjectURL(objectUrl);
   };
-}
-
-async function copyText(text, field) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    // No clipboard permission (or not a secure context): select the text for a manual copy.
-    field.addEventListener("focus", () => field.select(), { once: true });
-    return false;
-  }
 }

@@ -1,6 +1,6 @@
 // The main screen: upload area, the file list (paged; rows and stats follow the live event
 // stream, and are polled every second while a file is pending only when the stream is down) and
-// the stats panel.
+// the stats panel with the quota. A file moved to the trash leaves the list; one restored returns.
 import { getJson } from "../api.js";
 import { isLive, onLiveEvent } from "../live.js";
 import { announce, formatBytes, formatDate, h, statusBadge } from "../dom.js";
@@ -175,8 +175,13 @@ export function renderFiles(main, { limits, onError }) {
     if (event.type === "stats.updated") return void renderStats(statsPanel, event.stats).catch(() => {});
     const row = event.file && tableBody.querySelector(`tr[data-file-id="${CSS.escape(event.file.id)}"]`);
     if (event.type === "file.updated" && row) row.replaceWith(fileRow(event.file));
-    else if (event.type === "file.deleted" && row) row.remove();
-    else if (event.type === "file.created" && !row && page === 0) {
+    else if ((event.type === "file.deleted" || event.type === "file.trashed") && row) {
+      row.remove();
+      empty.hidden = tableBody.rows.length > 0 || page > 0;
+    } else if (event.type === "file.restored" && !row) {
+      // Back in its place by upload time, which may be on any page: the page is loaded again.
+      return void refresh();
+    } else if (event.type === "file.created" && !row && page === 0) {
       tableBody.prepend(fileRow(event.file));
       while (tableBody.rows.length > PAGE_SIZE) tableBody.lastElementChild.remove();
       empty.hidden = true;

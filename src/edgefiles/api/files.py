@@ -1,10 +1,8 @@
-"""/api/files: upload (form or raw body), metadata, content, listing, deletion, signed links."""
+"""/api/files: upload (form or raw body), metadata, content, listing, moving to the trash."""
 
 import asyncio
 import logging
-import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -13,17 +11,17 @@ from workers import Response
 from edgefiles.api.checked_bodies import checked_body, content_mismatch
 from edgefiles.api.context import RequestContext
 from edgefiles.api.downloads import serve_file
-from edgefiles.api.links import signing_key
+from edgefiles.api.paging import page_of, page_request
 from edgefiles.api.responses import empty_response, json_response
 from edgefiles.domain import validation
-from edgefiles.domain.clock import iso, now_iso
-from edgefiles.domain.cursors import decode_cursor, encode_cursor
-from edgefiles.domain.files import FINISHED_STATUSES, cache_key, image_cache_key, object_key, parse_content_length
+from edgefiles.domain.clock import now_iso
+from edgefiles.domain.files import FINISHED_STATUSES, cache_key, object_key, parse_content_length
 from edgefiles.domain.models import ModelUnavailable
 from edgefiles.domain.numbers import is_decimal
 from edgefiles.domain.problems import Problem, not_found, unavailable
-from edgefiles.domain.signing import sign
 from edgefiles.domain.sniff import SNIFF_BYTES, TEXT_TYPES, matches_content
+from edgefiles.services import quota
+from edgefiles.services.ai_budget import charge_request
 from edgefiles.services.ingest import register_file
 from edgefiles.services.streams import discard, head_of_blob, settle
 
@@ -33,7 +31,17 @@ INLINE_CONTENT_LIMIT = 64 * 1024
 SUMMARY_INPUT_CHARS = 16 * 1024
 # A multipart/form-data body is larger than the file it carries by its part headers.
 FORM_OVERHEAD = 64 * 1024
-_PUBLIC_FIELDS = ("id", "filename", "content_type", "size_bytes", "sha256", "status", "description", "created_at")
+_PUBLIC_FIELDS = (
+    "id",
+    "filename",
+    "content_type",
+    "size_bytes",
+    "sha256",
+    "status",
+    "description",
+    "created_at",
+    "file_request_id",
+)
 
 
 def links(file_id: str) -> dict[str, str]:
@@ -49,13 +57,13 @@ def public_view(row: dict[str, Any], *, detail: bool = False) -> dict[str, Any]:
     return view
 
 
-def _new_row(ctx: RequestContext, *, filename: str, content_type: str, size: int, **extra: Any) -> dict[str, Any]:
+def new_row(owner: str, *, filename: str, content_type: str, size: int, **extra: Any) -> dict[str, Any]:
     file_id, now = str(uuid.uuid4()), now_iso()
     return {
         "id": file_id,
-        "user_id": ctx.user_id,
+        "user_id": owner,
         "filename": filename,
-        "r2_key": object_key(ctx.user_id, file_id, now),
+        "r2_key": object_key(owner, file_id, now),
         "content_type": content_type,
         "size_bytes": size,
         "status": "pending",
@@ -63,6 +71,7 @@ def _new_row(ctx: RequestContext, *, filename: str, content_type: str, size: int
         "updated_at": now,
         "sha256": extra.get("sha256"),
         "description": extra.get("description"),
+        "file_request_id": extra.get("file_request_id"),
     }
 
 
@@ -84,37 +93,69 @@ async def _store_object(ctx: RequestContext, row: dict[str, Any], body: Any) -> 
 
 
 async def created(ctx: RequestContext, row: dict[str, Any]) -> Response:
-    await register_file(ctx.services, row, public_view(row))
     return json_response(public_view(row), 201, {"location": links(row["id"])["self"]})
 
 
-async def upload_raw(ctx: RequestContext, filename: str) -> Response:
-    settings = ctx.services.settings
-    name = validation.filename(unquote(filename))
+def declared_size(ctx: RequestContext, limit: int) -> int:
+    """The Content-Length of a raw upload: 411 without one, 413 over `limit`."""
     try:
-        size = parse_content_length(ctx.header("content-length"), settings.max_file_size)
+        return parse_content_length(ctx.header("content-length"), limit)
     except LookupError as error:
         raise Problem(411, str(error)) from None
     except OverflowError as error:
         raise Problem(413, str(error)) from None
     except ValueError as error:
         raise Problem(400, str(error)) from None
-    content_type = validation.content_type(ctx.header("content-type"), settings.allowed_types)
-    description = validation.description(unquote(ctx.header("x-description") or "") or None)
-    sha256 = validation.sha256_hex(ctx.header("x-checksum-sha256"))
-    row = _new_row(ctx, filename=name, content_type=content_type, size=size, description=description, sha256=sha256)
-    if size == 0:
-        if not matches_content(content_type, b""):
-            raise content_mismatch(content_type)
+
+
+async def store_raw_upload(ctx: RequestContext, row: dict[str, Any], *, request_max_files: int | None = None) -> None:
+    """Reserves the quota of the row's owner, streams the request body into R2 (checked against
+    its declared type and length on the way), and registers the file. Nothing stays behind on
+    failure: the reservation is released and an object already written deleted."""
+    await quota.reserve(
+        ctx.services,
+        row["user_id"],
+        reservation_id=row["id"],
+        file_id=row["id"],
+        size=row["size_bytes"],
+        file_request_id=row.get("file_request_id"),
+        request_max_files=request_max_files,
+    )
+    try:
+        await _stream_body(ctx, row)
+    except BaseException:
+        await quota.release(ctx.services, row["user_id"], row["id"], row["size_bytes"])
+        raise
+    await register_file(ctx.services, row, public_view(row), reservation_id=row["id"])
+
+
+async def _stream_body(ctx: RequestContext, row: dict[str, Any]) -> None:
+    if row["size_bytes"] == 0:
+        if not matches_content(row["content_type"], b""):
+            raise content_mismatch(row["content_type"])
         await _store_object(ctx, row, b"")
-        return await created(ctx, row)
-    body, feed = await checked_body(ctx.request.body, content_type, size)
+        return
+    body, feed = await checked_body(ctx.request.body, row["content_type"], row["size_bytes"])
     try:
         await _store_object(ctx, row, body)
     except BaseException:
         await discard(body, feed)
         raise
     await settle(feed)
+
+
+async def upload_raw(ctx: RequestContext, filename: str) -> Response:
+    await ctx.services.rate_limits.check("upload", ctx.user_id)
+    settings = ctx.services.settings
+    name = validation.filename(unquote(filename))
+    size = declared_size(ctx, settings.max_file_size)
+    content_type = validation.content_type(ctx.header("content-type"), settings.allowed_types)
+    description = validation.description(unquote(ctx.header("x-description") or "") or None)
+    sha256 = validation.sha256_hex(ctx.header("x-checksum-sha256"))
+    row = new_row(
+        ctx.user_id, filename=name, content_type=content_type, size=size, description=description, sha256=sha256
+    )
+    await store_raw_upload(ctx, row)
     return await created(ctx, row)
 
 
@@ -132,6 +173,7 @@ def _form_too_large(settings: Any, what: str) -> Problem:
 
 
 async def upload_form(ctx: RequestContext) -> Response:
+    await ctx.services.rate_limits.check("upload", ctx.user_id)
     settings = ctx.services.settings
     declared = ctx.header("content-length")
     if declared is None:
@@ -162,8 +204,14 @@ async def upload_form(ctx: RequestContext) -> Response:
     description = validation.description(raw_description)
     if not matches_content(content_type, await head_of_blob(file, SNIFF_BYTES)):
         raise content_mismatch(content_type)
-    row = _new_row(ctx, filename=name, content_type=content_type, size=size, description=description)
-    await _store_object(ctx, row, file.js_object)
+    row = new_row(ctx.user_id, filename=name, content_type=content_type, size=size, description=description)
+    await quota.reserve(ctx.services, ctx.user_id, reservation_id=row["id"], file_id=row["id"], size=size)
+    try:
+        await _store_object(ctx, row, file.js_object)
+    except BaseException:
+        await quota.release(ctx.services, ctx.user_id, row["id"], size)
+        raise
+    await register_file(ctx.services, row, public_view(row), reservation_id=row["id"])
     return await created(ctx, row)
 
 
@@ -217,6 +265,8 @@ async def get_summary(ctx: RequestContext, file_id: str) -> Response:
         return json_response({"id": file_id, "summary": summary})
     if row["size_bytes"] == 0:
         raise Problem(400, "The file is empty: there is nothing to summarise")
+    await ctx.services.rate_limits.check("summary", ctx.user_id)
+    await charge_request(ctx.services, ctx.user_id, ctx.request_id)
     text = await ctx.services.storage.read_text(row["r2_key"], SUMMARY_INPUT_CHARS, row["size_bytes"])
     if text is None:
         raise not_found()
@@ -233,49 +283,39 @@ async def get_content(ctx: RequestContext, file_id: str) -> Response:
 
 
 async def list_files(ctx: RequestContext) -> Response:
-    limit = validation.page_limit(ctx.query.get("limit"))
-    after = None
-    if ctx.query.get("cursor"):
-        try:
-            after = decode_cursor(ctx.query["cursor"])
-        except ValueError:
-            raise Problem(400, "cursor is not one this API issued") from None
-    rows = await ctx.services.records.list_page(ctx.user_id, limit + 1, after)
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["id"]) if more else None
-    return json_response({"items": [public_view(r) for r in page], "next_cursor": next_cursor})
+    limit, after = page_request(ctx)
+    request_id = ctx.query.get("file_request_id")
+    if request_id is not None and not validation.record_id_like(request_id):
+        raise Problem(400, "file_request_id is not one this API issued")
+    rows = await ctx.services.records.list_page(ctx.user_id, limit + 1, after, request_id)
+    return json_response(page_of(rows, limit, "created_at", public_view))
 
 
 async def delete_file(ctx: RequestContext, file_id: str) -> Response:
-    """The row is marked deleted (and its text, so its keyword index entries, removed) first:
-    from then on the file answers 404 and no search returns it. Removing the object, the
-    vectors, the cache entries and the stats count follow in parallel; what fails is logged and
-    repaired by the reconciler (it deletes the object and vectors of every deleted row again,
-    and re-derives stats from D1) or expires (cache entries have a TTL)."""
-    deleted = await ctx.services.records.mark_deleted(ctx.user_id, file_id, now_iso())
-    if deleted is None:
+    """Moves the file to the trash: from then on it answers 404 here, leaves lists, search and
+    share links, and still counts against the quota (its bytes are stored) until it is restored
+    or purged (api/trash.py). The cache entry goes so no read serves it as listed; what fails
+    here expires on its own (a cache entry's TTL) or only delays an event."""
+    trashed = await ctx.services.records.trash(ctx.user_id, file_id, now_iso())
+    if trashed is None:
         raise not_found()
     steps = {
-        "object delete": ctx.services.storage.delete(deleted.r2_key),
         "cache delete": ctx.services.cache.delete(cache_key(ctx.user_id, file_id)),
-        "stats update": ctx.services.stats.record_delete(ctx.user_id, file_id),
-        "vector delete": ctx.services.vectors.delete_files([(file_id, deleted.chunk_count)]),
+        "event": ctx.services.stats.file_trashed(ctx.user_id, file_id),
     }
-    if deleted.image_sha256:
-        steps["image analysis delete"] = ctx.services.cache.delete(image_cache_key(ctx.user_id, deleted.image_sha256))
     results = await asyncio.gather(*steps.values(), return_exceptions=True)
     for step, result in zip(steps, results, strict=True):
         if isinstance(result, BaseException):
-            logger.warning("delete of %s: %s failed (%s); left to the reconciler or expiry", file_id, step, result)
-    ctx.after_response(_forget_again(ctx.services.cache, cache_key(ctx.user_id, file_id)))
+            logger.warning("trash of %s: %s failed (%s)", file_id, step, result)
+    ctx.after_response(forget_again(ctx.services.cache, cache_key(ctx.user_id, file_id)))
     return empty_response(204)
 
 
 CACHE_WRITE_INTERVAL_SECONDS = 1.1
 
 
-async def _forget_again(cache: Any, key: str) -> None:
-    """A read that found the row live just before the delete may fill the cache just after it;
+async def forget_again(cache: Any, key: str) -> None:
+    """A read that found the row listed just before it left may fill the cache just after;
     deleting the key again a second later undoes that (KV takes one write per key per second,
     so not sooner), and retries a first delete that KV refused for that reason."""
     await asyncio.sleep(CACHE_WRITE_INTERVAL_SECONDS)
@@ -283,12 +323,3 @@ async def _forget_again(cache: Any, key: str) -> None:
         await cache.delete(key)
     except Exception as error:
         logger.warning("second cache delete of %s failed (%s); the entry expires on its own", key, error)
-
-
-async def create_link(ctx: RequestContext, file_id: str) -> Response:
-    key = signing_key(ctx)
-    lifetime = validation.link_lifetime(validation.parse_json_object(await ctx.json_body() or "{}"))
-    await _owned(ctx, file_id)
-    expires_at = int(time.time()) + lifetime
-    token = sign(file_id, expires_at, key)
-    return json_response({"url": f"/d/{token}", "expires_at": iso(datetime.fromtimestamp(expires_at, UTC))}, 201)

@@ -10,7 +10,8 @@ candidates, so the Worker's work does not grow with the corpus:
 one. Every hit is joined with the caller's live rows in D1, so a file deleted a moment ago (whose
 vectors Vectorize is still removing) never appears. If Workers AI or Vectorize fails (a refused
 model, a rate limit, an outage), hybrid answers from keywords alone and says so in `modes`;
-semantic answers 503.
+semantic answers 503. The query's embedding is one AI call of the user's daily budget: once it
+is used up, hybrid answers from keywords alone and semantic answers 429.
 """
 
 import logging
@@ -24,6 +25,7 @@ from edgefiles.domain import validation
 from edgefiles.domain.models import ModelUnavailable
 from edgefiles.domain.problems import Problem
 from edgefiles.domain.search_index import best_rank_per_file, fuse, keyword_expression
+from edgefiles.services import ai_budget
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ async def search(ctx: RequestContext) -> Response:
     mode = ctx.query.get("mode") or "hybrid"
     if mode not in MODES:
         raise Problem(400, f"mode must be one of {', '.join(MODES)}")
+    await ctx.services.rate_limits.check("search", ctx.user_id)
 
     used: list[str] = []
     snippets: dict[str, str] = {}
@@ -64,7 +67,12 @@ async def search(ctx: RequestContext) -> Response:
             snippets.setdefault(file_id, snippet[:SNIPPET_CHARS])
         rankings["keyword"] = best_rank_per_file(file_id for file_id, _, _ in hits)
         used.append("keyword")
-    if mode != "keyword":
+    semantic = mode != "keyword"
+    if mode == "semantic":
+        await ai_budget.charge_request(ctx.services, ctx.user_id, ctx.request_id)
+    elif semantic and not await ai_budget.charge(ctx.services, ctx.user_id, ctx.request_id, 1):
+        semantic = False  # the day's AI budget is used up: keywords alone
+    if semantic:
         try:
             [vector] = await ctx.services.ai.embed([query])
             hits = await ctx.services.vectors.nearest(ctx.user_id, vector, CANDIDATES)

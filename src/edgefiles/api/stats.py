@@ -1,5 +1,7 @@
 """/api/stats: the caller's statistics from their UserStats Durable Object."""
 
+import asyncio
+
 from workers import Response
 
 from edgefiles.api.context import RequestContext
@@ -7,4 +9,9 @@ from edgefiles.api.responses import json_response
 
 
 async def get_stats(ctx: RequestContext) -> Response:
-    return json_response(await ctx.services.stats.stats(ctx.user_id))
+    """The counts (trashed files included: they still hold their bytes) and, under `quota`,
+    usage against the caller's quota."""
+    stats, usage = await asyncio.gather(
+        ctx.services.stats.stats(ctx.user_id), ctx.services.stats.usage(ctx.user_id, ctx.services.settings.quota)
+    )
+    return json_response({**stats, "quota": usage})

@@ -20,6 +20,7 @@ from edgefiles.domain.clock import now_iso
 from edgefiles.domain.files import object_key
 from edgefiles.domain.numbers import is_decimal
 from edgefiles.domain.problems import Problem, unavailable
+from edgefiles.services import quota
 from edgefiles.services.ingest import register_file
 from edgefiles.services.streams import discard, settle
 
@@ -52,6 +53,10 @@ async def _open_upload(ctx: RequestContext, upload_id: str) -> dict[str, Any]:
 
 
 async def create_upload(ctx: RequestContext) -> Response:
+    """Reserves the file's size of the quota (held while the upload is open), then opens the R2
+    multipart upload and records it; the record's write settles the reservation's marker, and
+    from then on completing, aborting or the reconciler's abort of an idle upload ends it."""
+    await ctx.services.rate_limits.check("upload", ctx.user_id)
     settings = ctx.services.settings
     request = validation.new_upload(
         validation.parse_json_object(await ctx.json_body()),
@@ -63,12 +68,21 @@ async def create_upload(ctx: RequestContext) -> Response:
     part_size, part_count = multipart.plan(request.size)
     upload_id, file_id = str(uuid.uuid4()), str(uuid.uuid4())
     key = object_key(ctx.user_id, file_id, now_iso())
+    await quota.reserve(
+        ctx.services,
+        ctx.user_id,
+        reservation_id=upload_id,
+        file_id=file_id,
+        size=request.size,
+        lease_seconds=quota.MULTIPART_LEASE_SECONDS,
+    )
     try:
         r2_upload_id = await ctx.services.storage.create_multipart(
             key, content_type=request.content_type, filename=request.filename, user_id=ctx.user_id
         )
     except Exception:
         logger.exception("R2 createMultipartUpload failed")
+        await quota.release(ctx.services, ctx.user_id, upload_id, request.size)
         raise unavailable("Storage") from None
     row = {
         "id": upload_id,
@@ -85,7 +99,9 @@ async def create_upload(ctx: RequestContext) -> Response:
         "created_at": now_iso(),
     }
     try:
-        await ctx.services.uploads.create(row)
+        await ctx.services.database.batch(
+            [ctx.services.uploads.create_statement(row), quota.marker_settled(ctx.services, upload_id)]
+        )
     except Exception:
         logger.exception("D1 insert of upload %s failed; aborting the R2 upload", upload_id)
         try:
@@ -93,6 +109,7 @@ async def create_upload(ctx: RequestContext) -> Response:
         except Exception:
             # R2 removes incomplete multipart uploads after 7 days by itself.
             logger.exception("could not abort R2 upload %s", r2_upload_id)
+        await quota.release(ctx.services, ctx.user_id, upload_id, request.size)
         raise unavailable("The metadata store") from None
     return json_response(
         {"upload_id": upload_id, "part_size": part_size, "part_count": part_count},
@@ -171,7 +188,20 @@ async def complete_upload(ctx: RequestContext, upload_id: str) -> Response:
         "sha256": None,
         "description": upload["description"],
     }
-    await register_file(ctx.services, row, public_view(row))
+    try:
+        await register_file(ctx.services, row, public_view(row), reservation_id=upload_id, release_on_failure=False)
+    except Problem:
+        # The assembled object went with the row that could not be written: this upload cannot
+        # complete again. Closed, it gives its reservation back; if even the close fails, it
+        # stays open and the reconciler aborts it (and releases the reservation) once idle.
+        try:
+            closed = await ctx.services.uploads.close(upload_id, "aborted", now_iso())
+        except Exception:
+            logger.exception("closing upload %s after its failed completion failed", upload_id)
+            closed = False
+        if closed:
+            await quota.release(ctx.services, ctx.user_id, upload_id, upload["size_bytes"])
+        raise
     if not await ctx.services.uploads.close(upload_id, "completed", row["created_at"]):
         logger.warning("upload %s was closed concurrently", upload_id)
     return json_response(public_view(row), 201, {"location": f"/api/files/{row['id']}"})
@@ -185,4 +215,5 @@ async def abort_upload(ctx: RequestContext, upload_id: str) -> Response:
         logger.exception("R2 abort of upload %s failed", upload_id)
         raise unavailable("Storage") from None
     await ctx.services.uploads.close(upload_id, "aborted", now_iso())
+    await quota.release(ctx.services, ctx.user_id, upload_id, upload["size_bytes"])
     return empty_response(204)

@@ -11,6 +11,7 @@ from edgefiles.domain.problems import Problem, not_found
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _KEY_PREFIX = re.compile(r"[0-9a-f]{12}")
+_RECORD_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")  # share links and file requests
 # A signed token for a UUID and a 10-digit expiry is 108 characters; leave room, refuse absurd.
 MAX_TOKEN_LENGTH = 256
 
@@ -30,3 +31,9 @@ def check_path_parameters(params: dict[str, str]) -> None:
             raise Problem(404, "No such active key")
         if name == "token" and len(value) > MAX_TOKEN_LENGTH:
             raise Problem(403, "This link is not valid")
+        if name == "link_id" and _RECORD_ID.fullmatch(value) is None:
+            raise Problem(404, "No such link")
+        if name == "request_id" and _RECORD_ID.fullmatch(value) is None:
+            raise Problem(404, "No such file request")
+        if name == "user_id" and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}", value) is None:
+            raise Problem(404, "No such user")

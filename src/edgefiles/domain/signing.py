@@ -46,9 +46,14 @@ def sign(file_id: str, expires_at: int, key: bytes) -> str:
 
 
 def verify(token: str, key: bytes, now: int, max_lifetime: int) -> str:
-    """The file id a token grants, or InvalidToken / ExpiredToken. A token that expires later
-    than `max_lifetime` seconds from now was never issued by this service (a leaked key could
-    otherwise sign links that never expire)."""
+    """The subject a token grants (a file id, or `link:<id>` / `request:<id>`), or InvalidToken /
+    ExpiredToken. A token that expires later than `max_lifetime` seconds from now was never
+    issued by this service (a leaked key could otherwise sign links that never expire)."""
+    return claims(token, key, now, max_lifetime)[0]
+
+
+def claims(token: str, key: bytes, now: int, max_lifetime: int) -> tuple[str, int]:
+    """(subject, expires_at) of a valid token; see verify."""
     if not _TOKEN.match(token):
         raise InvalidToken("malformed token")
     encoded_payload, _, encoded_mac = token.partition(".")
@@ -65,4 +70,4 @@ def verify(token: str, key: bytes, now: int, max_lifetime: int) -> str:
         raise ExpiredToken("link expired")
     if int(expires) > now + max_lifetime:
         raise InvalidToken("expiry beyond the longest lifetime a link can have")
-    return file_id
+    return file_id, int(expires)

@@ -119,3 +119,11 @@ def page_limit(raw: str | None, default: int = 20, maximum: int = 100) -> int:
     if not is_decimal(raw, max_digits=3) or not 1 <= int(raw) <= maximum:
         raise Problem(400, f"limit must be an integer from 1 to {maximum}")
     return int(raw)
+
+
+_RECORD_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
+
+
+def record_id_like(value: str) -> bool:
+    """Whether `value` could be a share link or file request id (domain/sharing.py)."""
+    return bool(_RECORD_ID.match(value))

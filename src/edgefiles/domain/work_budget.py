@@ -36,6 +36,23 @@ class Budget:
         return Budget(units, parent=self)
 
 
+# The reconciler's steps (services/reconciler.py), in the order they run: each one's weight (its
+# share of a run's budget) and the fewest calls it needs to do anything at all. A step that goes
+# first gets only its share, so every share of the default budget must cover its minimum
+# (tests/unit check it); leftovers carry forward to the steps after.
+RECONCILE_STEPS: dict[str, tuple[int, int]] = {
+    "requeue": (4, 3),  # the page, the sendBatch, the touch
+    "purge": (6, 4),  # the page, its objects, its vectors, its rows
+    "orphans": (6, 4),  # the next hour, then a list, the check and the delete
+    "legacy_objects": (4, 3),
+    "idle_uploads": (8, 6),  # the page, an abort, the check, the delete, the close, a release
+    "legacy_vectors": (4, 3),
+    "stats": (10, 3),  # the changes, then a user's count in D1 and in UserStats
+    "reservations": (4, 3),  # the markers, an owner's release, the markers' delete
+    "trash": (4, 3),  # the page, the mark, an owner's uncount
+}
+
+
 def hour_end(hour: str) -> datetime:
     """`2026-11-27T19` -> the moment that hour ends (UTC)."""
     return datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC) + timedelta(hours=1)

@@ -42,6 +42,20 @@ def decode_text(data: bytes, truncated: bool) -> str:
         raise PermanentError("the file is not valid UTF-8 text") from None
 
 
+def ai_calls(file: dict[str, Any]) -> int:
+    """The Workers AI calls analysing `file` takes (charged to its owner's daily budget): a
+    summary and one embedding batch for text (the chunks indexed fit one batch), a label and a
+    description for an image, none for what is not analysed."""
+    content_type, size = file["content_type"], file["size_bytes"]
+    if content_type in TEXT_TYPES:
+        return 2 if size > 0 else 0
+    if content_type == "application/pdf":
+        return 2 if size <= MAX_PDF_BYTES else 0
+    if content_type in IMAGE_TYPES:
+        return 2 if size <= MAX_IMAGE_BYTES else 0
+    return 0
+
+
 class Analyser:
     def __init__(self, env: Any) -> None:
         self._bucket = env.STORAGE

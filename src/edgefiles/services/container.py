@@ -7,12 +7,15 @@ from typing import Any
 from edgefiles.domain.numbers import is_decimal
 from edgefiles.domain.secrets_policy import refusal
 from edgefiles.services.ai import AiService
+from edgefiles.services.audit import AuditTrail
 from edgefiles.services.cache import MetadataCache
 from edgefiles.services.database import Database
 from edgefiles.services.jobs import JobQueue
 from edgefiles.services.keys import ApiKeys
 from edgefiles.services.metadata import FileRecords
-from edgefiles.services.stats import UserStatsClient
+from edgefiles.services.rate_limits import RateLimits
+from edgefiles.services.sharing import FileRequests, ShareLinks
+from edgefiles.services.stats import QuotaDefaults, UserStatsClient
 from edgefiles.services.storage import FileStorage
 from edgefiles.services.uploads import UploadRecords
 from edgefiles.services.vectors import ChunkVectors
@@ -29,6 +32,8 @@ class Settings:
     auth_cache_seconds: int
     admin_token: str | None
     signing_key: bytes | None
+    quota: QuotaDefaults
+    trash_retention_days: int
 
     @classmethod
     def from_env(cls, env: Any) -> "Settings":
@@ -43,8 +48,20 @@ class Settings:
             auth_cache_seconds=int(getattr(env, "AUTH_CACHE_SECONDS", "0")),
             admin_token=admin or None,
             signing_key=signing.encode() if signing else None,
+            quota=QuotaDefaults(
+                max_bytes=int_var(env, "QUOTA_BYTES", DEFAULT_QUOTA_BYTES),
+                max_files=int_var(env, "QUOTA_FILES", DEFAULT_QUOTA_FILES),
+                ai_daily_calls=int_var(env, "AI_DAILY_CALLS", DEFAULT_AI_DAILY_CALLS),
+            ),
+            trash_retention_days=int_var(env, "TRASH_RETENTION_DAYS", DEFAULT_TRASH_RETENTION_DAYS),
         )
 
+
+# Defaults for vars a deployment may leave out (wrangler.toml sets each and says why).
+DEFAULT_QUOTA_BYTES = 10 * 1000**3
+DEFAULT_QUOTA_FILES = 100_000
+DEFAULT_AI_DAILY_CALLS = 1000
+DEFAULT_TRASH_RETENTION_DAYS = 30
 
 # A form upload is parsed in the isolate's 128 MB (see wrangler.toml): the cap when no var says.
 DEFAULT_MAX_FORM_FILE_SIZE = 32 * 1024 * 1024
@@ -87,3 +104,7 @@ class Services:
         self.jobs = JobQueue(env.QUEUE)
         self.stats = UserStatsClient(env.USER_STATS)
         self.vectors = ChunkVectors(env.VECTORS)
+        self.rate_limits = RateLimits(env)
+        self.audit = AuditTrail(self.database)
+        self.links = ShareLinks(self.database)
+        self.file_requests = FileRequests(self.database)

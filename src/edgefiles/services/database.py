@@ -13,6 +13,7 @@ EXPECTED_MIGRATIONS = (
     "0003_processing.sql",
     "0004_purge_deleted_text.sql",
     "0005_search_indexes_and_bounded_repair.sql",
+    "0006_sharing_quotas_trash_audit.sql",
 )
 
 # Statements are prepared once per isolate: prepare() is pure and bind() returns a new statement,

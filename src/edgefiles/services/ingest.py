@@ -1,10 +1,11 @@
 """Registering a file whose bytes are already in R2: the D1 row, then job and stats.
 
-Failure story: the row is the record of truth. If it cannot be written the object is deleted
-and nothing remains. Once it is written, the queue send and the stats update run in parallel
-and may fail independently: the row stays `pending` (the reconciler re-enqueues it)
-and a user's stats are re-derived from D1 when they disagree, so no failure leaves state that
-no process will fix.
+Failure story: the row is the record of truth. If it cannot be written the object is deleted,
+the upload's quota reservation released, and nothing remains. The row is written in the same
+transaction that settles the reservation's marker (services/quota.py). Once it is written, the
+queue send and the stats update run in parallel and may fail independently: the row stays
+`pending` (the reconciler re-enqueues it) and a user's stats are re-derived from D1 when they
+disagree, so no failure leaves state that no process will fix.
 """
 
 import asyncio
@@ -12,16 +13,29 @@ import logging
 from typing import Any
 
 from edgefiles.domain.problems import unavailable
+from edgefiles.services import quota
 from edgefiles.services.container import Services
 
 logger = logging.getLogger(__name__)
 
 
-async def register_file(services: Services, row: dict[str, Any], view: dict[str, Any]) -> None:
+async def register_file(
+    services: Services,
+    row: dict[str, Any],
+    view: dict[str, Any],
+    reservation_id: str | None = None,
+    *,
+    release_on_failure: bool = True,
+) -> None:
     """`view` is the file as its owner sees it: the stats update also publishes it (file.created)
-    to the owner's open clients, in the same RPC."""
+    to the owner's open clients, in the same RPC, and turns the reservation into the file.
+    Without `release_on_failure` a failure leaves the reservation to the caller (a multipart
+    upload's holds while its upload row is open)."""
+    statements = [services.records.insert_statement(row)]
+    if reservation_id is not None:
+        statements.append(quota.marker_settled(services, reservation_id))
     try:
-        await services.records.insert(row)
+        await services.database.batch(statements)
     except Exception:
         logger.exception("D1 insert failed for file %s; deleting its object", row["id"])
         try:
@@ -29,12 +43,22 @@ async def register_file(services: Services, row: dict[str, Any], view: dict[str,
         except Exception:
             # No row points at it: the reconciler deletes unowned objects under uploads/.
             logger.exception("could not delete orphan object %s", row["r2_key"])
+        if reservation_id is not None and release_on_failure:
+            await quota.release(services, row["user_id"], reservation_id, row["size_bytes"])
         raise unavailable("The metadata store") from None
     # No cache fill: a pending row changes within seconds, and KV takes one write per key per
     # second; the first read after the file is finished caches it (api/files.get_metadata).
     results = await asyncio.gather(
         services.jobs.file_uploaded(row["id"], row["user_id"]),
-        services.stats.record_upload(row["user_id"], row["id"], row["size_bytes"], row["content_type"], view),
+        services.stats.record_upload(
+            row["user_id"],
+            row["id"],
+            row["size_bytes"],
+            row["content_type"],
+            view,
+            reservation_id,
+            row.get("file_request_id"),
+        ),
         return_exceptions=True,
     )
     for step, result in zip(("queue send", "stats update"), results, strict=True):

@@ -6,8 +6,10 @@ from typing import Any
 
 _SELECT = (
     "SELECT id, user_id, filename, r2_key, content_type, size_bytes, sha256, description, status, ai_analysis,"
-    " created_at, updated_at FROM files"
+    " created_at, updated_at, file_request_id, trashed_at, COALESCE(chunk_count, 0) AS chunk_count FROM files"
 )
+# Shown to its owner and served by links: neither deleted nor in the trash.
+_LISTED = "deleted_at IS NULL AND trashed_at IS NULL"
 
 
 @dataclass(frozen=True)
@@ -22,28 +24,39 @@ class FileRecords:
         self._db = db
 
     async def insert(self, row: dict[str, Any]) -> None:
-        await (
-            self._db.prepare(
-                "INSERT INTO files (id, user_id, filename, r2_key, content_type, size_bytes, sha256,"
-                " description, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
-            )
-            .bind(
-                row["id"],
-                row["user_id"],
-                row["filename"],
-                row["r2_key"],
-                row["content_type"],
-                row["size_bytes"],
-                row.get("sha256"),
-                row.get("description"),
-                row["created_at"],
-                row["created_at"],
-            )
-            .run()
+        await self.insert_statement(row).run()
+
+    def insert_statement(self, row: dict[str, Any]) -> Any:
+        return self._db.prepare(
+            "INSERT INTO files (id, user_id, filename, r2_key, content_type, size_bytes, sha256,"
+            " description, status, created_at, updated_at, file_request_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
+        ).bind(
+            row["id"],
+            row["user_id"],
+            row["filename"],
+            row["r2_key"],
+            row["content_type"],
+            row["size_bytes"],
+            row.get("sha256"),
+            row.get("description"),
+            row["created_at"],
+            row["created_at"],
+            row.get("file_request_id"),
         )
 
     async def get(self, user_id: str, file_id: str) -> dict[str, Any] | None:
-        """A live file of this user; None for a missing, deleted or someone else's file."""
+        """A listed file of this user; None for a missing, trashed, deleted or someone else's file."""
+        row = (
+            await self._db.prepare(_SELECT + " WHERE id = ? AND user_id = ? AND " + _LISTED)
+            .bind(file_id, user_id)
+            .first()
+        )
+        return _decode(row)
+
+    async def get_held(self, user_id: str, file_id: str) -> dict[str, Any] | None:
+        """A file of this user that is stored, in the trash or not (the consumer analyses both:
+        a trashed file may be restored)."""
         row = (
             await self._db.prepare(_SELECT + " WHERE id = ? AND user_id = ? AND deleted_at IS NULL")
             .bind(file_id, user_id)
@@ -53,40 +66,86 @@ class FileRecords:
 
     async def get_live(self, file_id: str) -> dict[str, Any] | None:
         """A live file whoever owns it: for signed links, whose token is the authority."""
-        row = await self._db.prepare(_SELECT + " WHERE id = ? AND deleted_at IS NULL").bind(file_id).first()
+        row = await self._db.prepare(_SELECT + " WHERE id = ? AND " + _LISTED).bind(file_id).first()
         return _decode(row)
 
-    async def list_page(self, user_id: str, limit: int, after: tuple[str, str] | None) -> list[dict[str, Any]]:
-        """Newest first; `after` is the (created_at, id) of the previous page's last item."""
-        if after is None:
-            statement = self._db.prepare(
-                _SELECT + " WHERE user_id = ? AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT ?"
-            ).bind(user_id, limit)
-        else:
-            statement = self._db.prepare(
-                _SELECT + " WHERE user_id = ? AND deleted_at IS NULL AND (created_at, id) < (?, ?)"
-                " ORDER BY created_at DESC, id DESC LIMIT ?"
-            ).bind(user_id, after[0], after[1], limit)
-        result = await statement.all()
+    async def list_page(
+        self, user_id: str, limit: int, after: tuple[str, str] | None, file_request_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Newest first; `after` is the (created_at, id) of the previous page's last item. With
+        `file_request_id`, only the files that arrived through that request."""
+        where = " WHERE user_id = ? AND " + _LISTED
+        params: list[Any] = [user_id]
+        if file_request_id is not None:
+            where += " AND file_request_id = ?"
+            params.append(file_request_id)
+        if after is not None:
+            where += " AND (created_at, id) < (?, ?)"
+            params += [after[0], after[1]]
+        statement = self._db.prepare(_SELECT + where + " ORDER BY created_at DESC, id DESC LIMIT ?")
+        result = await statement.bind(*params, limit).all()
         return [_decode(row) for row in result.results]
 
-    async def mark_deleted(self, user_id: str, file_id: str, now: str) -> "DeletedFile | None":
+    async def trash_page(self, user_id: str, limit: int, after: tuple[str, str] | None) -> list[dict[str, Any]]:
+        """The user's trash, most recently trashed first; `after` is (trashed_at, id)."""
+        where = " WHERE user_id = ? AND deleted_at IS NULL AND trashed_at IS NOT NULL"
+        params: list[Any] = [user_id]
+        if after is not None:
+            where += " AND (trashed_at, id) < (?, ?)"
+            params += [after[0], after[1]]
+        statement = self._db.prepare(_SELECT + where + " ORDER BY trashed_at DESC, id DESC LIMIT ?")
+        result = await statement.bind(*params, limit).all()
+        return [_decode(row) for row in result.results]
+
+    async def trash(self, user_id: str, file_id: str, now: str) -> dict[str, Any] | None:
+        """Moves a listed file to the trash; the row as it was, or None."""
+        row = (
+            await self._db.prepare(
+                "UPDATE files SET trashed_at = ?, updated_at = ? WHERE id = ? AND user_id = ? AND "  # noqa: S608
+                + _LISTED
+                + " RETURNING id"
+            )
+            .bind(now, now, file_id, user_id)
+            .first()
+        )
+        return None if row is None else dict(row)
+
+    async def restore(self, user_id: str, file_id: str, now: str) -> dict[str, Any] | None:
+        """Takes a file out of the trash; the restored row, or None."""
+        row = (
+            await self._db.prepare(
+                "UPDATE files SET trashed_at = NULL, updated_at = ? WHERE id = ? AND user_id = ?"
+                " AND deleted_at IS NULL AND trashed_at IS NOT NULL RETURNING id"
+            )
+            .bind(now, file_id, user_id)
+            .first()
+        )
+        if row is None:
+            return None
+        return await self.get(user_id, file_id)
+
+    async def mark_deleted(
+        self, user_id: str, file_id: str, now: str, *, trashed: bool = False
+    ) -> "DeletedFile | None":
         """Marks a live file deleted; None if there was no such file.
 
         The file's text goes in the same transaction: its chunks, its analysis (summary,
         labels), its description and last error. Only the bookkeeping the reconciler needs
         (owner, key, size, times) stays. The image digest the analysis held is read first, in
-        the same transaction, so the caller can drop the owner's cached image analysis too."""
+        the same transaction, so the caller can drop the owner's cached image analysis too.
+        With `trashed`, only a file in the trash."""
+        scope = " AND trashed_at IS NOT NULL" if trashed else ""
         before, marked, _ = await self._db.batch(
             [
                 self._db.prepare(
-                    "SELECT json_extract(ai_analysis, '$.sha256') AS image_sha256 FROM files"
-                    " WHERE id = ? AND user_id = ? AND deleted_at IS NULL"
+                    "SELECT json_extract(ai_analysis, '$.sha256') AS image_sha256 FROM files"  # noqa: S608
+                    " WHERE id = ? AND user_id = ? AND deleted_at IS NULL" + scope
                 ).bind(file_id, user_id),
                 self._db.prepare(
-                    "UPDATE files SET deleted_at = ?, updated_at = ?, ai_analysis = NULL, description = NULL,"
+                    "UPDATE files SET deleted_at = ?, updated_at = ?, ai_analysis = NULL, description = NULL,"  # noqa: S608
                     " last_error = NULL WHERE id = ? AND user_id = ? AND deleted_at IS NULL"
-                    " RETURNING r2_key, chunk_count"
+                    + scope
+                    + " RETURNING r2_key, chunk_count"
                 ).bind(now, now, file_id, user_id),
                 self._db.prepare("DELETE FROM chunks WHERE file_id = ? AND user_id = ?").bind(file_id, user_id),
             ]
@@ -192,7 +251,7 @@ class FileRecords:
             return {}
         placeholders = ", ".join("?" for _ in file_ids)
         result = (
-            await self._db.prepare(_SELECT + f" WHERE user_id = ? AND deleted_at IS NULL AND id IN ({placeholders})")
+            await self._db.prepare(_SELECT + f" WHERE user_id = ? AND {_LISTED} AND id IN ({placeholders})")
             .bind(user_id, *file_ids)
             .all()
         )
@@ -242,18 +301,81 @@ class FileAudit:
             .run()
         )
 
-    async def deleted_after(self, after: tuple[str, str], before: str, limit: int) -> list[dict[str, Any]]:
-        """Deleted files in (deleted_at, id) order after `after`, deleted before `before`."""
+    async def deleted_after(
+        self, after: tuple[str, str], before: str, upto: tuple[str, str], limit: int
+    ) -> list[dict[str, Any]]:
+        """Deleted files in (deleted_at, id) order after `after` and up to `upto`, deleted
+        before `before`."""
         result = (
             await self._db.prepare(
                 "SELECT id, r2_key, COALESCE(chunk_count, 0) AS chunk_count, deleted_at FROM files"
-                " WHERE deleted_at IS NOT NULL AND (deleted_at, id) > (?, ?) AND deleted_at < ?"
-                " ORDER BY deleted_at, id LIMIT ?"
+                " WHERE deleted_at IS NOT NULL AND (deleted_at, id) > (?, ?) AND (deleted_at, id) <= (?, ?)"
+                " AND deleted_at < ? ORDER BY deleted_at, id LIMIT ?"
             )
-            .bind(after[0], after[1], before, limit)
+            .bind(after[0], after[1], upto[0], upto[1], before, limit)
             .all()
         )
         return [dict(row) for row in result.results]
+
+    async def drop_rows(self, file_ids: list[str]) -> None:
+        """Removes the rows of purged files (their objects and vectors are gone): nothing is
+        kept of a file once the purge has run."""
+        await (
+            self._db.prepare(
+                "DELETE FROM files WHERE deleted_at IS NOT NULL AND id IN (SELECT value FROM json_each(?))"
+            )
+            .bind(json.dumps(file_ids))
+            .run()
+        )
+
+    async def trash_expired(self, before: str, limit: int) -> list[dict[str, Any]]:
+        """Trashed files whose retention ended (trashed before `before`), oldest first."""
+        result = (
+            await self._db.prepare(
+                "SELECT id, user_id, json_extract(ai_analysis, '$.sha256') AS image_sha256 FROM files"
+                " WHERE deleted_at IS NULL AND trashed_at IS NOT NULL AND trashed_at < ?"
+                " ORDER BY trashed_at, id LIMIT ?"
+            )
+            .bind(before, limit)
+            .all()
+        )
+        return [dict(row) for row in result.results]
+
+    async def mark_trash_deleted(self, file_ids: list[str], now: str) -> list[str]:
+        """Marks trashed files deleted, with their text (as FileRecords.mark_deleted does for
+        one); the ids it marked."""
+        ids = json.dumps(file_ids)
+        marked, _ = await self._db.batch(
+            [
+                self._db.prepare(
+                    "UPDATE files SET deleted_at = ?, updated_at = ?, ai_analysis = NULL, description = NULL,"
+                    " last_error = NULL WHERE deleted_at IS NULL AND trashed_at IS NOT NULL"
+                    " AND id IN (SELECT value FROM json_each(?)) RETURNING id"
+                ).bind(now, now, ids),
+                self._db.prepare(
+                    "DELETE FROM chunks WHERE file_id IN (SELECT id FROM files WHERE deleted_at IS NOT NULL"
+                    " AND id IN (SELECT value FROM json_each(?)))"
+                ).bind(ids),
+            ]
+        )
+        return [row["id"] for row in marked.results]
+
+    async def expired_reservations(self, before: str, limit: int) -> list[dict[str, Any]]:
+        result = (
+            await self._db.prepare(
+                "SELECT id, user_id FROM upload_reservations WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?"
+            )
+            .bind(before, limit)
+            .all()
+        )
+        return [dict(row) for row in result.results]
+
+    async def drop_reservations(self, reservation_ids: list[str]) -> None:
+        await (
+            self._db.prepare("DELETE FROM upload_reservations WHERE id IN (SELECT value FROM json_each(?))")
+            .bind(json.dumps(reservation_ids))
+            .run()
+        )
 
     async def changed_after(self, after: tuple[str, str], before: str, limit: int) -> list[dict[str, Any]]:
         """Rows in (updated_at, id) order after `after` that changed before `before`."""

@@ -23,11 +23,19 @@ Where orphans come from, and how each is found without listing the bucket:
   `idle_uploads` step aborts it in R2, closes it, and deletes its object if no live row owns it.
 - Keys from before the hour partition (`uploads/...`) are swept once by `legacy_objects`, and
   embeddings from before Vectorize once by `legacy_vectors` (migration 0005).
+- A quota reservation whose upload request died: its marker row (`upload_reservations`,
+  services/quota.py) outlives its lease, and the `reservations` step releases the reservation
+  in the owner's UserStats and drops the marker. An idle multipart upload's reservation is
+  released when `idle_uploads` aborts it.
+- Trash past its retention (TRASH_RETENTION_DAYS): the `trash` step marks it deleted (its text
+  goes with the mark), uncounts it in UserStats and drops its cached image analysis; `purge`
+  then deletes its object and vectors, and finally its row.
 
 Steps:
 1. requeue: files pending longer than the grace period are enqueued again (one sendBatch) and
    moved to the back of the scan, so the next run takes the next ones.
-2. purge, 3. orphans, 4. legacy_objects, 5. idle_uploads, 6. legacy_vectors: as above.
+2. purge, 3. orphans, 4. legacy_objects, 5. idle_uploads, 6. legacy_vectors, 8. reservations,
+9. trash: as above.
 7. stats: rows that changed, in (updated_at, id) order from the cursor; each changed user's live
    count and bytes in D1 (one aggregate over an index) against their UserStats. A user who
    disagrees is compared again on the next run (an upload or delete in flight has landed by
@@ -43,9 +51,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from edgefiles.domain.clock import iso
-from edgefiles.domain.files import LEGACY_OBJECT_PREFIX, OBJECT_PREFIX
+from edgefiles.domain.files import LEGACY_OBJECT_PREFIX, OBJECT_PREFIX, image_cache_key
 from edgefiles.domain.search_index import vector_id
-from edgefiles.domain.work_budget import Budget, hour_settled
+from edgefiles.domain.work_budget import RECONCILE_STEPS, Budget, hour_settled
 from edgefiles.services.container import Services, int_var
 from edgefiles.services.metadata import FileAudit, ReconcilerCursors
 
@@ -54,16 +62,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_BUDGET = 40
 CURSOR_CALLS = 2  # one read and one write of every step's cursor
 TURN = "turn"  # which step goes first, kept with the cursors
-# Shares of the budget, in the order the steps run.
-STEP_WEIGHTS = {
-    "requeue": 3,
-    "purge": 6,
-    "orphans": 6,
-    "legacy_objects": 3,
-    "idle_uploads": 5,
-    "legacy_vectors": 3,
-    "stats": 12,
-}
+STEP_WEIGHTS = {name: weight for name, (weight, _) in RECONCILE_STEPS.items()}
 IDLE_UPLOAD_AGE = timedelta(days=1)
 # How long after an hour ends its prefix is listed: a single-request upload keyed in that hour
 # may still be streaming its body (100 MB over a slow link takes minutes).
@@ -75,6 +74,8 @@ VECTOR_IDS_PER_CALL = 1000
 LEGACY_VECTOR_BATCH = 100
 CHANGES_PAGE = 500
 STATS_PAGE = 1000
+RESERVATION_BATCH = 100
+TRASH_BATCH = 100
 # Sorts after every character of a key segment, so `<prefix>/~` is past all of a prefix's keys.
 AFTER_ALL = "~"
 
@@ -88,6 +89,8 @@ class Report:
     vectors_moved: int = 0
     stats_checked: list[str] = field(default_factory=list)
     stats_rebuilt: list[str] = field(default_factory=list)
+    reservations_released: list[str] = field(default_factory=list)
+    trash_expired: list[str] = field(default_factory=list)
     calls: int = 0
     budget: int = 0
 
@@ -103,8 +106,10 @@ class Reconciler:
         self.grace = grace
         self.now = now or datetime.now(UTC)
         self.cutoff = iso(self.now - grace)
+        self.trash_cutoff = iso(self.now - timedelta(days=self.services.settings.trash_retention_days))
         total = int_var(env, "RECONCILE_BUDGET", DEFAULT_BUDGET) or DEFAULT_BUDGET
         self.budget = Budget(total)
+        self.stats_cursor: dict[str, Any] | None = None
         self.report = Report(budget=total)
 
     async def run(self) -> Report:
@@ -116,11 +121,14 @@ class Reconciler:
             "idle_uploads": self.idle_uploads,
             "legacy_vectors": self.legacy_vectors,
             "stats": self.stats,
+            "reservations": self.reservations,
+            "trash": self.trash,
         }
         if not self.budget.take(CURSOR_CALLS):
             logger.error("reconcile: a budget of %d cannot read and write its cursors", self.report.budget)
             return self.report
         cursors = await self.cursors.load()
+        self.stats_cursor = cursors.get("stats")
         # The step that goes first turns each run: what an earlier step leaves carries to the later
         # ones, so with a small budget every step is in turn the one that gets the rest.
         turn = cursors.get(TURN) if isinstance(cursors.get(TURN), int) else 0
@@ -161,9 +169,13 @@ class Reconciler:
 
     async def purge(self, budget: Budget, cursor: Any) -> dict[str, str]:
         position = cursor or {"at": "", "id": ""}
-        while budget.can(3):  # the page, its objects, its vectors
+        # Rows leave D1 here, so only those the stats step has already walked past (a deleted
+        # row's updated_at is its deleted_at): a failed uncount of one is then already seen.
+        stats = self.stats_cursor or {}
+        upto = (stats.get("at", ""), stats.get("id", ""))
+        while budget.can(4):  # the page, its objects, its vectors, its rows
             budget.take(1)
-            rows = await self.audit.deleted_after((position["at"], position["id"]), self.cutoff, PURGE_BATCH)
+            rows = await self.audit.deleted_after((position["at"], position["id"]), self.cutoff, upto, PURGE_BATCH)
             batch, ids = [], []
             for row in rows:
                 vectors = [vector_id(row["id"], index) for index in range(row["chunk_count"])]
@@ -178,6 +190,8 @@ class Reconciler:
             if ids:
                 budget.take(1)
                 await self.services.vectors.delete_ids(ids)
+            budget.take(1)
+            await self.audit.drop_rows([row["id"] for row in batch])
             position = {"at": batch[-1]["deleted_at"], "id": batch[-1]["id"]}
             self.report.purged += [row["id"] for row in batch]
             if len(rows) < PURGE_BATCH:
@@ -248,8 +262,9 @@ class Reconciler:
         return (settled[-1], more)
 
     async def idle_uploads(self, budget: Budget, cursor: Any) -> None:
-        # The page, then per upload an R2 abort, then the owner check, the deletes and the closes.
-        room = budget.left - 4
+        # The page, then per upload an R2 abort, then the owner check, the deletes, the closes and
+        # (per owner) the release of its reservation.
+        room = (budget.left - 4) // 2
         if room < 1:
             return
         budget.take(1)
@@ -272,6 +287,12 @@ class Reconciler:
         budget.take(1)
         await self.services.uploads.close_many([upload["id"] for upload in uploads], "aborted", iso(self.now))
         self.report.uploads_aborted += [upload["id"] for upload in uploads]
+        # Their quota reservations (named by the upload id); one call per owner, as budget allows.
+        # An owner it cannot reach now keeps the reservation until its lease ends.
+        for user_id, upload_ids in _by_user(uploads).items():
+            if not budget.take(1):
+                break
+            await self.services.stats.release(user_id, upload_ids)
         logger.info("reconcile: aborted %d idle multipart upload(s)", len(uploads))
 
     async def legacy_vectors(self, budget: Budget, cursor: Any) -> dict[str, bool] | None:
@@ -353,6 +374,77 @@ class Reconciler:
             if len(changes) < CHANGES_PAGE:
                 break
         return position
+
+    async def reservations(self, budget: Budget, cursor: Any) -> None:
+        """Releases the reservations of upload requests that died (markers past their lease)."""
+        if not budget.can(3):
+            return
+        budget.take(1)
+        markers = await self.audit.expired_reservations(iso(self.now), RESERVATION_BATCH)
+        released: list[str] = []
+        for user_id, ids in _by_user(markers).items():
+            if not budget.can(2):  # this owner's release, and the markers' delete
+                break
+            budget.take(1)
+            try:
+                await self.services.stats.release(user_id, ids)
+            except Exception as error:
+                logger.warning("reconcile: releasing reservations of %s failed: %s", user_id, error)
+                continue
+            released += ids
+        if released:
+            budget.take(1)
+            await self.audit.drop_reservations(released)
+            self.report.reservations_released += released
+            logger.info("reconcile: released %d dead upload reservation(s)", len(released))
+
+    async def trash(self, budget: Budget, cursor: Any) -> None:
+        """Purges trash past its retention: marked deleted (purge deletes object, vectors, row)."""
+        if not budget.can(3):
+            return
+        budget.take(1)
+        rows = await self.audit.trash_expired(self.trash_cutoff, TRASH_BATCH)
+        if not rows:
+            return
+        # As many as the budget can finish this run: the mark, then per owner one uncount in
+        # UserStats, and per image one delete of its cached analysis.
+        room, chosen, owners = budget.left - 1, [], set()
+        for row in rows:
+            cost = (row["user_id"] not in owners) + bool(row["image_sha256"])
+            if cost > room:
+                break
+            room -= cost
+            chosen.append(row)
+            owners.add(row["user_id"])
+        if not chosen:
+            return
+        budget.take(1)
+        # Marked as of the real clock, like a delete by its owner: the stats and purge steps then
+        # walk these rows in order with the rest (a run's own time may be set ahead in tests).
+        marked = set(await self.audit.mark_trash_deleted([row["id"] for row in chosen], iso(datetime.now(UTC))))
+        for user_id, ids in _by_user([row for row in chosen if row["id"] in marked]).items():
+            budget.take(1)
+            try:
+                await self.services.stats.record_deletes(user_id, ids)
+            except Exception as error:
+                # Their counts now disagree with D1: the stats step repairs them.
+                logger.warning("reconcile: uncounting purged trash of %s failed: %s", user_id, error)
+        for row in chosen:
+            if row["id"] in marked and row["image_sha256"]:
+                budget.take(1)
+                try:
+                    await self.services.cache.delete(image_cache_key(row["user_id"], row["image_sha256"]))
+                except Exception as error:
+                    logger.warning("reconcile: dropping a cached image analysis failed (%s); it expires", error)
+        self.report.trash_expired += sorted(marked)
+        logger.info("reconcile: %d file(s) left the trash after their retention", len(marked))
+
+
+def _by_user(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    owners: dict[str, list[str]] = {}
+    for row in rows:
+        owners.setdefault(row["user_id"], []).append(row["id"])
+    return owners
 
 
 def _floats(blob: bytes) -> list[float]:

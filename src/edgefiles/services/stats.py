@@ -1,6 +1,25 @@
-"""Per-user statistics and the event stream, kept by the UserStats Durable Object, over RPC."""
+"""Per-user statistics, the event stream and the user's ledger (quota reservations, link
+downloads, file-request counts, the day's AI calls), kept by the UserStats Durable Object, over RPC."""
 
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class QuotaDefaults:
+    """Every user's quota unless the admin set theirs (vars QUOTA_BYTES, QUOTA_FILES, AI_DAILY_CALLS)."""
+
+    max_bytes: int
+    max_files: int
+    ai_daily_calls: int
+
+    def args(self) -> tuple[int, int, int]:
+        return (self.max_bytes, self.max_files, self.ai_daily_calls)
+
+
+def _py(value: Any) -> Any:
+    """An RPC result as plain Python (the SDK may hand nested objects over as JS proxies)."""
+    return value.to_py() if hasattr(value, "to_py") else value
 
 
 class UserStatsClient:
@@ -11,9 +30,71 @@ class UserStatsClient:
         return self._namespace.getByName(user_id)
 
     async def record_upload(
-        self, user_id: str, file_id: str, size_bytes: int, content_type: str, view: dict[str, Any] | None = None
+        self,
+        user_id: str,
+        file_id: str,
+        size_bytes: int,
+        content_type: str,
+        view: dict[str, Any] | None = None,
+        reservation_id: str | None = None,
+        file_request_id: str | None = None,
     ) -> None:
-        await self._stub(user_id).record_upload(file_id, size_bytes, content_type, view)
+        await self._stub(user_id).record_upload(
+            file_id, size_bytes, content_type, view, reservation_id, file_request_id
+        )
+
+    async def record_deletes(self, user_id: str, file_ids: list[str]) -> int:
+        return int(await self._stub(user_id).record_deletes(file_ids))
+
+    async def file_trashed(self, user_id: str, file_id: str) -> None:
+        await self._stub(user_id).file_trashed(file_id)
+
+    async def file_restored(self, user_id: str, view: dict[str, Any]) -> None:
+        await self._stub(user_id).file_restored(view)
+
+    async def usage(self, user_id: str, defaults: QuotaDefaults) -> dict[str, Any]:
+        return dict(_py(await self._stub(user_id).usage(*defaults.args())))
+
+    async def reserve(
+        self,
+        user_id: str,
+        reservation: dict[str, Any],
+        defaults: QuotaDefaults,
+        request_max_files: int | None = None,
+    ) -> dict[str, Any]:
+        """Reserves quota for an upload: {"ok", "refused", **usage}. See durable_objects/ledger.py."""
+        answer = await self._stub(user_id).reserve(
+            reservation["id"],
+            reservation["file_id"],
+            reservation["size_bytes"],
+            reservation["expires_at"],
+            reservation.get("file_request_id"),
+            request_max_files,
+            *defaults.args(),
+        )
+        return dict(_py(answer))
+
+    async def release(self, user_id: str, reservation_ids: list[str]) -> int:
+        return int(await self._stub(user_id).release(reservation_ids))
+
+    async def set_limits(
+        self, user_id: str, max_bytes: int | None, max_files: int | None, ai_daily_calls: int | None
+    ) -> None:
+        await self._stub(user_id).set_limits(max_bytes, max_files, ai_daily_calls)
+
+    async def claim_download(self, user_id: str, link_id: str, max_downloads: int | None, now: str) -> dict[str, Any]:
+        return dict(_py(await self._stub(user_id).claim_download(link_id, max_downloads, now)))
+
+    async def link_usage(self, user_id: str, link_ids: list[str]) -> dict[str, dict[str, Any]]:
+        usage = _py(await self._stub(user_id).link_usage(link_ids))
+        return {key: dict(value) for key, value in dict(usage).items()}
+
+    async def files_received(self, user_id: str, request_ids: list[str]) -> dict[str, int]:
+        received = _py(await self._stub(user_id).files_received(request_ids))
+        return {key: int(value) for key, value in dict(received).items()}
+
+    async def charge_ai(self, user_id: str, key: str, calls: int, day: str, defaults: QuotaDefaults) -> dict[str, Any]:
+        return dict(_py(await self._stub(user_id).charge_ai(key, calls, day, *defaults.args())))
 
     async def file_updated(self, user_id: str, view: dict[str, Any]) -> None:
         await self._stub(user_id).file_updated(view)

@@ -14,28 +14,27 @@ class UploadRecords:
         self._db = db
 
     async def create(self, row: dict[str, Any]) -> None:
-        await (
-            self._db.prepare(
-                "INSERT INTO uploads (id, user_id, file_id, r2_key, r2_upload_id, filename, content_type, size_bytes,"
-                " part_size, part_count, description, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            )
-            .bind(
-                row["id"],
-                row["user_id"],
-                row["file_id"],
-                row["r2_key"],
-                row["r2_upload_id"],
-                row["filename"],
-                row["content_type"],
-                row["size_bytes"],
-                row["part_size"],
-                row["part_count"],
-                row.get("description"),
-                row["created_at"],
-                row["created_at"],
-            )
-            .run()
+        await self.create_statement(row).run()
+
+    def create_statement(self, row: dict[str, Any]) -> Any:
+        return self._db.prepare(
+            "INSERT INTO uploads (id, user_id, file_id, r2_key, r2_upload_id, filename, content_type, size_bytes,"
+            " part_size, part_count, description, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ).bind(
+            row["id"],
+            row["user_id"],
+            row["file_id"],
+            row["r2_key"],
+            row["r2_upload_id"],
+            row["filename"],
+            row["content_type"],
+            row["size_bytes"],
+            row["part_size"],
+            row["part_count"],
+            row.get("description"),
+            row["created_at"],
+            row["created_at"],
         )
 
     async def get_open(self, user_id: str, upload_id: str) -> dict[str, Any] | None:
