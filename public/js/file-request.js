@@ -23,7 +23,8 @@ async function describeFailure(response) {
 
 async function send(file, secret) {
   const headers = { "content-type": file.type || "application/octet-stream" };
-  if (secret) headers["x-request-password"] = secret;
+  // A header carries only Latin-1 text: the password goes percent-encoded (the server reads it back).
+  if (secret) headers["x-request-password"] = /^[\x20-\x7e]*$/.test(secret) ? secret : encodeURIComponent(secret);
   let response;
   try {
     response = await fetch(`${location.pathname}/files/${encodeURIComponent(file.name)}`, { method: "PUT", body: file, headers });

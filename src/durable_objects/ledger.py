@@ -37,9 +37,20 @@ SCHEMA = (
         downloads INTEGER NOT NULL,
         last_used_at TEXT
     )""",
-    "CREATE TABLE IF NOT EXISTS ai_calls (day TEXT PRIMARY KEY, calls INTEGER NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS ai_calls (
+        day TEXT NOT NULL,
+        pool TEXT NOT NULL,
+        calls INTEGER NOT NULL,
+        PRIMARY KEY (day, pool)
+    )""",
     "CREATE TABLE IF NOT EXISTS ai_charges (key TEXT PRIMARY KEY, day TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS password_failures (key TEXT NOT NULL, at INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS password_failures_by_key ON password_failures (key, at)",
 )
+
+
+# Whose work an AI call is: the owner's own, or strangers' through the owner's file requests.
+OWN, REQUESTS = "own", "requests"
 
 
 def _rows(cursor: Any) -> list[Any]:
@@ -108,11 +119,17 @@ class Ledger:
     ) -> dict[str, Any]:
         """Reserves `reservation` = {id, file_id, size_bytes, expires_at, file_request_id} if the
         quota (and the file request's file limit) has room. Answers {"ok": bool, "refused":
-        "bytes" | "files" | "request_files" | None, **usage before it}. Reserving an id again
-        answers ok without counting it twice (a retried call)."""
+        "bytes" | "files" | "request_files" | None, **usage before it}. Reserving an id that is
+        still held answers ok without counting it twice (a retried call), and extends its lease
+        (an upload that streams for long renews it); one that lapsed is checked anew."""
         files, size_bytes = committed
         usage = self.usage(files, size_bytes, defaults, now_ms)
-        if _rows(self._sql.exec("SELECT 1 FROM reservations WHERE id = ?", reservation["id"])):
+        renewed = self._sql.exec(
+            "UPDATE reservations SET expires_at = MAX(expires_at, ?) WHERE id = ?",
+            reservation["expires_at"],
+            reservation["id"],
+        )
+        if renewed.rowsWritten:
             return {"ok": True, "refused": None, **usage}
         refused = None
         if usage["used_bytes"] + usage["reserved_bytes"] + reservation["size_bytes"] > usage["quota_bytes"]:
@@ -199,26 +216,49 @@ class Ledger:
             )
         return usage
 
+    # -- wrong passwords -------------------------------------------------------------------------
+
+    def password_blocked(self, limits: dict[str, int], now_ms: int, window_ms: int) -> bool:
+        """Whether any key (a link or request, or one client of it) has had its limit of wrong
+        passwords within the window. Right passwords are never counted: a sender may upload a
+        hundred files, and a stranger's guesses cannot lock out everyone else's client."""
+        self._sql.exec("DELETE FROM password_failures WHERE at <= ?", now_ms - window_ms)
+        for key, limit in limits.items():
+            failures = self._sql.exec("SELECT COUNT(*) AS n FROM password_failures WHERE key = ?", key).one()["n"]
+            if failures >= limit:
+                return True
+        return False
+
+    def password_failed(self, keys: list[str], now_ms: int) -> None:
+        for key in keys:
+            self._sql.exec("INSERT INTO password_failures (key, at) VALUES (?, ?)", key, now_ms)
+
     # -- AI budget -----------------------------------------------------------------------------
 
-    def charge_ai(self, key: str, calls: int, day: str, defaults: dict[str, int]) -> dict[str, Any]:
+    def charge_ai(self, key: str, calls: int, day: str, defaults: dict[str, int], pool: str = OWN) -> dict[str, Any]:
         """Charges `calls` AI calls to `day` (UTC, YYYY-MM-DD) if the daily budget allows.
         `key` names the work (a file id, a request id): charging it again the same day is free,
-        so a redelivered message is not charged twice. {"ok", "used", "budget"}."""
+        so a redelivered message is not charged twice. Work that strangers cause (files sent
+        through a file request: `pool` REQUESTS) may use at most half the budget, so they can
+        never use up what the owner's own uploads, summaries and searches need.
+        {"ok", "used", "budget"}."""
         budget = self.limits(defaults)["ai_daily_calls"]
         self._sql.exec("DELETE FROM ai_calls WHERE day < ?", day)
         self._sql.exec("DELETE FROM ai_charges WHERE day < ?", day)
-        rows = _rows(self._sql.exec("SELECT calls FROM ai_calls WHERE day = ?", day))
-        used = rows[0]["calls"] if rows else 0
+        rows = _rows(self._sql.exec("SELECT pool, calls FROM ai_calls WHERE day = ?", day))
+        by_pool = {row["pool"]: row["calls"] for row in rows}
+        used = sum(by_pool.values())
         if _rows(self._sql.exec("SELECT 1 FROM ai_charges WHERE key = ? AND day = ?", key, day)):
             return {"ok": True, "used": used, "budget": budget}
-        if used + calls > budget:
+        over_pool = pool == REQUESTS and by_pool.get(REQUESTS, 0) + calls > budget // 2
+        if used + calls > budget or over_pool:
             return {"ok": False, "used": used, "budget": budget}
         self._sql.exec("INSERT INTO ai_charges (key, day) VALUES (?, ?)", key, day)
         self._sql.exec(
-            "INSERT INTO ai_calls (day, calls) VALUES (?, ?)"
-            " ON CONFLICT (day) DO UPDATE SET calls = calls + excluded.calls",
+            "INSERT INTO ai_calls (day, pool, calls) VALUES (?, ?, ?)"
+            " ON CONFLICT (day, pool) DO UPDATE SET calls = calls + excluded.calls",
             day,
+            pool,
             calls,
         )
         return {"ok": True, "used": used + calls, "budget": budget}

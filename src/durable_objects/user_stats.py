@@ -373,11 +373,18 @@ class UserStats(DurableObject):
     def files_received(self, request_ids: list[str]) -> dict[str, int]:
         return self._ledger.received([str(i) for i in request_ids])
 
+    def password_blocked(self, keys: list[str], limits: list[int], window_ms: int) -> bool:
+        by_key = dict(zip([str(k) for k in keys], [int(n) for n in limits], strict=True))
+        return self._storage.transactionSync(lambda: self._ledger.password_blocked(by_key, _now_ms(), window_ms))
+
+    def password_failed(self, keys: list[str]) -> None:
+        self._ledger.password_failed([str(k) for k in keys], _now_ms())
+
     def charge_ai(
-        self, key: str, calls: int, day: str, max_bytes: int, max_files: int, ai_daily_calls: int
+        self, key: str, calls: int, day: str, pool: str, max_bytes: int, max_files: int, ai_daily_calls: int
     ) -> dict[str, Any]:
         defaults = _defaults(max_bytes, max_files, ai_daily_calls)
-        return self._storage.transactionSync(lambda: self._ledger.charge_ai(key, calls, day, defaults))
+        return self._storage.transactionSync(lambda: self._ledger.charge_ai(key, calls, day, defaults, pool))
 
     async def fetch(self, request: Any) -> Response:
         """GET /api/events (a WebSocket upgrade forwarded by the Worker); GET /stats for callers

@@ -109,7 +109,9 @@ class FileProcessor:
             work.acks.append(message)  # deleted, or finished by an earlier delivery
             return
         calls = ai_calls(file)
-        if calls and not await ai_budget.charge(self.services, file["user_id"], f"file:{file['id']}", calls):
+        strangers = file.get("file_request_id") is not None
+        key = f"file:{file['id']}"
+        if calls and not await ai_budget.charge(self.services, file["user_id"], key, calls, strangers=strangers):
             analysis = {"kind": "none", "skipped": "the owner's daily budget of AI calls was used up"}
             logger.info("file %s stored without analysis: its owner's AI budget is used up", file["id"])
             work.statements += self.records.completed(file, analysis, None, [], now_iso())

@@ -153,3 +153,49 @@ def test_past_the_daily_ai_budget_files_are_stored_but_not_analysed(edgefiles: R
     hybrid = user.client.get("/api/search", params={"q": "apples"}).json()
     assert hybrid["modes"] == ["keyword"] and hybrid["results"]
     assert user.client.get("/api/search", params={"q": "apples", "mode": "semantic"}).status_code == 429
+
+
+def test_a_multipart_completion_racing_an_abort_never_passes_the_quota(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new("quota")
+    set_quota(users, user, max_bytes=12 * MiB)
+    auth = {"authorization": f"Bearer {user.key}"}
+    for round_ in range(6):
+        plan = {"filename": f"race{round_}.bin", "content_type": "application/octet-stream", "size": 6 * MiB}
+        upload_id = user.client.post("/api/uploads", json=plan).json()["upload_id"]
+        base = f"/api/uploads/{upload_id}"
+        part = user.client.put(f"{base}/parts/1", content=os.urandom(6 * MiB))
+        assert part.status_code == 200, part.text
+
+        def act(action: str, base: str = base) -> int:
+            with httpx.Client(base_url=edgefiles.url, headers=auth, timeout=60) as client:
+                return (client.post(f"{base}/complete") if action == "complete" else client.delete(base)).status_code
+
+        with ThreadPoolExecutor(2) as pool:
+            completed, aborted = pool.map(act, ["complete", "abort"])
+        # Exactly one of them wins; the other finds no upload in progress.
+        assert sorted([completed, aborted]) in ([201, 404], [204, 404]), (completed, aborted)
+        now = usage(user)
+        assert now["used_bytes"] + now["reserved_bytes"] <= 12 * MiB
+        assert now["reserved_bytes"] == 0
+        for file in user.client.get("/api/files").json()["items"]:  # room for the next round
+            user.client.delete(f"/api/files/{file['id']}")
+            user.client.delete(f"/api/trash/{file['id']}")
+
+
+def test_strangers_sending_through_a_file_request_cannot_use_up_the_owners_ai_budget(
+    edgefiles: Runtime, users: UserFactory
+) -> None:
+    owner = users.new("budget")
+    set_quota(users, owner, ai_daily_calls=4)
+    request = owner.client.post("/api/file-requests", json={}).json()
+    sender = users.anonymous()
+    for i in range(3):
+        sent = sender.put(
+            f"{request['url']}/files/junk{i}.txt", content=b"junk", headers={"content-type": "text/plain"}
+        )
+        assert sent.status_code == 201
+    received = owner.client.get("/api/files", params={"file_request_id": request["id"]}).json()["items"]
+    analysed = [settled(owner, f["id"]) for f in received]
+    assert sum("skipped" not in (f["ai_analysis"] or {}) for f in analysed) == 1  # half the budget: 2 calls
+    own = settled(owner, upload(owner, "mine.txt", b"the owner's own notes").json()["id"])
+    assert "skipped" not in own["ai_analysis"] and own["ai_analysis"]["summary"]

@@ -2,6 +2,7 @@
 (upload-only links), used as their recipients would: without a key."""
 
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -156,3 +157,48 @@ def test_a_password_file_request_needs_its_password(edgefiles: Runtime, users: U
     assert sender.put(url, content=b"x", headers=wrong).status_code == 401
     right = {"content-type": "text/plain", "x-request-password": "open sesame 42"}
     assert sender.put(url, content=b"x", headers=right).status_code == 201
+
+
+def test_only_responses_that_serve_bytes_use_a_limited_links_downloads(edgefiles: Runtime, users: UserFactory) -> None:
+    user, stranger = users.new(), users.anonymous()
+    file = upload(user, "limited.txt", b"0123456789" * 100).json()
+    link = make_link(user, file["id"], max_downloads=1)
+    assert stranger.get(link["url"], headers={"range": "bytes=5000-6000"}).status_code == 416
+    etag = stranger.head(link["url"]).headers["etag"]
+    assert stranger.get(link["url"], headers={"if-none-match": etag}).status_code == 304
+    assert stranger.get(link["url"], headers={"range": "bytes=0-9"}).content == b"0123456789"  # the one
+    assert stranger.get(link["url"]).status_code == 410
+    spent = stranger.head(link["url"])
+    assert spent.status_code == 410 and "content-disposition" not in spent.headers
+
+
+def test_links_of_a_trashed_or_deleted_file_say_so_in_the_list(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    file = upload(user, "s.txt", b"state").json()
+    link = make_link(user, file["id"])
+
+    def state() -> str:
+        return user.client.get("/api/links", params={"file_id": file["id"]}).json()["items"][0]["state"]
+
+    assert state() == "active"
+    user.client.delete(f"/api/files/{file['id']}")
+    assert state() == "file_trashed"
+    user.client.delete(f"/api/trash/{file['id']}")
+    assert state() == "file_deleted" and users.anonymous().get(link["url"]).status_code == 404
+
+
+def test_right_passwords_are_never_limited_and_wrong_ones_are(edgefiles: Runtime, users: UserFactory) -> None:
+    owner, sender = users.new(), users.anonymous()
+    password = "пароль для квитанций"
+    request = owner.client.post("/api/file-requests", json={"password": password}).json()
+    encoded = {"content-type": "text/plain", "x-request-password": quote(password)}
+    raw = {"content-type": "text/plain", "x-request-password": password.encode()}  # UTF-8 bytes, as curl sends
+    for i in range(12):  # more than the wrong-password limit, all right
+        sent = sender.put(f"{request['url']}/files/r{i}.txt", content=b"x", headers=encoded if i % 2 else raw)
+        assert sent.status_code == 201, sent.text
+    wrong = {"content-type": "text/plain", "x-request-password": "nope nope"}
+    codes = [sender.put(f"{request['url']}/files/w.txt", content=b"x", headers=wrong).status_code for _ in range(11)]
+    assert codes == [401] * 10 + [429]
+    locked = sender.put(f"{request['url']}/files/late.txt", content=b"x", headers=encoded)
+    assert locked.status_code == 429 and locked.headers["retry-after"] == "60"
+    assert owner.client.post("/api/file-requests", json={"password": " padded "}).status_code == 400

@@ -106,3 +106,21 @@ def test_the_ai_budget_is_per_day_and_a_retried_charge_is_free(ledger: Ledger) -
     assert ledger.charge_ai("file:2", 2, "2026-11-27", DEFAULTS)["ok"]
     assert ledger.charge_ai("file:3", 2, "2026-11-27", DEFAULTS) == {"ok": False, "used": 4, "budget": 4}
     assert ledger.charge_ai("file:3", 2, "2026-11-28", DEFAULTS) == {"ok": True, "used": 2, "budget": 4}
+
+
+def test_strangers_through_file_requests_may_use_half_the_ai_budget_at_most(ledger: Ledger) -> None:
+    budget = {**DEFAULTS, "ai_daily_calls": 10}
+    assert ledger.charge_ai("file:a", 2, "d", budget, "requests")["ok"]
+    assert ledger.charge_ai("file:b", 2, "d", budget, "requests")["ok"]
+    assert not ledger.charge_ai("file:c", 2, "d", budget, "requests")["ok"]  # 6 > 10 // 2
+    assert ledger.charge_ai("file:own", 6, "d", budget)["ok"]  # the owner keeps the rest
+    assert not ledger.charge_ai("file:own2", 1, "d", budget)["ok"]
+
+
+def test_reserving_again_renews_a_held_reservation_and_rechecks_a_lapsed_one(ledger: Ledger) -> None:
+    assert ledger.reserve(reservation("a", 600, expires=NOW + 10), (0, 0), DEFAULTS, NOW)["ok"]
+    assert ledger.reserve(reservation("a", 600, expires=NOW + 1000), (0, 0), DEFAULTS, NOW + 5)["ok"]
+    assert ledger.usage(0, 0, DEFAULTS, NOW + 500)["reserved_bytes"] == 600  # renewed past NOW + 10
+    assert ledger.reserve(reservation("b", 500, expires=NOW + 3000), (0, 0), DEFAULTS, NOW + 1000)["ok"]  # a lapsed
+    lapsed = ledger.reserve(reservation("a", 600, expires=NOW + 4000), (0, 0), DEFAULTS, NOW + 1001)
+    assert lapsed["ok"] is False and lapsed["refused"] == "bytes"

@@ -1,6 +1,8 @@
 """Serving a file's bytes: ranges, conditional requests, HEAD. R2's body stream becomes the
 response body directly, so no byte of the file passes through Python."""
 
+import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import UTC
 from email.utils import format_datetime
 from typing import Any
@@ -37,7 +39,11 @@ def _headers(row: dict[str, Any], obj: Any) -> dict[str, str]:
     return headers
 
 
-async def serve_file(ctx: RequestContext, row: dict[str, Any]) -> Response:
+async def serve_file(
+    ctx: RequestContext, row: dict[str, Any], on_serve: Callable[[], Awaitable[None]] | None = None
+) -> Response:
+    """`on_serve` runs once it is certain bytes will be served (200 or 206: not a HEAD, a 304, a
+    412 or a 416); it may still refuse by raising, and the object's body is then cancelled."""
     storage = ctx.services.storage
     size = row["size_bytes"]
     if ctx.method == "HEAD":
@@ -65,8 +71,20 @@ async def serve_file(ctx: RequestContext, row: dict[str, Any]) -> Response:
                 headers={"etag": headers["etag"], "cache-control": headers["cache-control"], **USER_CONTENT_HEADERS},
             )
         raise Problem(412, "A precondition of the request does not hold")
+    if on_serve is not None:
+        try:
+            await on_serve()
+        except BaseException:
+            await _cancel(obj.body)
+            raise
     if byte_range is None:
         return Response(obj.body, headers={**headers, "content-length": str(size)})
     headers["content-range"] = byte_range.content_range(size)
     headers["content-length"] = str(byte_range.length)
     return Response(obj.body, status=206, headers=headers)
+
+
+async def _cancel(body: Any) -> None:
+    """Releases an R2 body that will not be sent (nothing is read of it)."""
+    with contextlib.suppress(Exception):
+        await body.cancel()

@@ -18,16 +18,16 @@ from workers import Response
 
 from edgefiles.api.context import RequestContext
 from edgefiles.api.files import declared_size, new_row, store_raw_upload
-from edgefiles.api.links import CLOCK_SKEW_SECONDS, _epoch, signing_key
+from edgefiles.api.links import CLOCK_SKEW_SECONDS, _epoch, client_of, signing_key
 from edgefiles.api.pages import file_request_page, wants_html
 from edgefiles.api.paging import page_of, page_request
 from edgefiles.api.records import counts, create_with_audit, revoke_with_audit
 from edgefiles.api.responses import json_response
-from edgefiles.domain import sharing, validation
+from edgefiles.domain import passwords, sharing, validation
 from edgefiles.domain.clock import iso_from_epoch, now_iso
 from edgefiles.domain.problems import Problem
 from edgefiles.domain.signing import ExpiredToken, InvalidToken, claims, sign
-from edgefiles.services.passwords import hash_password, verify_password
+from edgefiles.services.passwords import check_attempt, hash_password
 
 logger = logging.getLogger(__name__)
 
@@ -145,11 +145,14 @@ async def upload_to_request(ctx: RequestContext, token: str, filename: str) -> R
     request = await _open(ctx, token)
     await ctx.services.rate_limits.check("upload", f"request:{request['id']}")
     if request["password_hash"] is not None:
-        supplied = ctx.header(PASSWORD_HEADER)
-        if not supplied:
+        header = ctx.header(PASSWORD_HEADER)
+        if not header:
             raise Problem(401, f"This file request needs a password: send it in the {PASSWORD_HEADER} header")
-        await ctx.services.rate_limits.check("password", request["id"])
-        if not await verify_password(supplied, request["password_hash"]):
+        supplied = passwords.header_candidates(header)
+        client = client_of(ctx)
+        if not await check_attempt(
+            ctx.services, request["user_id"], request["id"], client, supplied, request["password_hash"]
+        ):
             raise Problem(401, "The password is not right")
     name = validation.filename(unquote(filename))
     size = declared_size(ctx, request["max_file_size"])

@@ -2,7 +2,9 @@
 
 import asyncio
 import logging
+import time
 import uuid
+from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
@@ -112,7 +114,8 @@ async def store_raw_upload(ctx: RequestContext, row: dict[str, Any], *, request_
     """Reserves the quota of the row's owner, streams the request body into R2 (checked against
     its declared type and length on the way), and registers the file. Nothing stays behind on
     failure: the reservation is released and an object already written deleted."""
-    await quota.reserve(
+    reserve = partial(
+        quota.reserve,
         ctx.services,
         row["user_id"],
         reservation_id=row["id"],
@@ -121,12 +124,28 @@ async def store_raw_upload(ctx: RequestContext, row: dict[str, Any], *, request_
         file_request_id=row.get("file_request_id"),
         request_max_files=request_max_files,
     )
+    await reserve()
+    started = time.monotonic()
+    stored = False
     try:
         await _stream_body(ctx, row)
+        stored = True
+        if time.monotonic() - started > quota.RENEW_AFTER_SECONDS:
+            await reserve()  # renewed, or checked anew if its lease ran out meanwhile
     except BaseException:
         await quota.release(ctx.services, row["user_id"], row["id"], row["size_bytes"])
+        if stored:
+            await _delete_quietly(ctx, row["r2_key"])
         raise
     await register_file(ctx.services, row, public_view(row), reservation_id=row["id"])
+
+
+async def _delete_quietly(ctx: RequestContext, key: str) -> None:
+    try:
+        await ctx.services.storage.delete(key)
+    except Exception:
+        # No row points at it: the reconciler's orphan step deletes it once its hour is over.
+        logger.exception("could not delete refused object %s", key)
 
 
 async def _stream_body(ctx: RequestContext, row: dict[str, Any]) -> None:

@@ -24,14 +24,14 @@ from edgefiles.api.pages import password_form, wants_html
 from edgefiles.api.paging import page_of, page_request
 from edgefiles.api.records import counts, create_with_audit, revoke_with_audit
 from edgefiles.api.responses import json_response
-from edgefiles.domain import sharing, validation
+from edgefiles.domain import passwords, sharing, validation
 from edgefiles.domain.clock import iso_from_epoch, now_iso
 from edgefiles.domain.identifiers import is_uuid
 from edgefiles.domain.problems import Problem, not_found, unavailable
 from edgefiles.domain.secrets_policy import disabled
 from edgefiles.domain.signing import ExpiredToken, InvalidToken, claims, sign
 from edgefiles.domain.validation import MAX_LINK_SECONDS
-from edgefiles.services.passwords import hash_password, verify_password
+from edgefiles.services.passwords import check_attempt, hash_password
 from edgefiles.services.streams import BodyTooLarge, read_limited
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,10 @@ def _view(link: dict[str, Any], usage: dict[str, Any] | None, key: bytes, now: i
         "downloads": downloads,
         "last_used_at": usage["last_used_at"] if usage else None,
         "state": sharing.link_state(
-            revoked=link.get("revoked_at") is not None, expired=_epoch(link["expires_at"]) <= now, exhausted=exhausted
+            revoked=link.get("revoked_at") is not None,
+            expired=_epoch(link["expires_at"]) <= now,
+            exhausted=exhausted,
+            file_state=link.get("file_state", "stored"),
         ),
     }
 
@@ -161,7 +164,15 @@ async def download(ctx: RequestContext, token: str) -> Response:
         refusal = await _check_password(ctx, link)
         if refusal is not None:
             return refusal
-    if ctx.method != "HEAD":
+    if ctx.method == "HEAD":
+        if link["max_downloads"] is not None:
+            # A spent link says nothing more about its file, not even to HEAD.
+            usage = (await ctx.services.stats.link_usage(link["user_id"], [link_id]))[link_id]
+            if usage["downloads"] >= link["max_downloads"]:
+                raise Problem(410, "This link has reached its download limit")
+        return await serve_file(ctx, row)
+
+    async def count_download() -> None:
         try:
             claim = await ctx.services.stats.claim_download(link["user_id"], link_id, link["max_downloads"], now_iso())
         except Exception:
@@ -179,7 +190,9 @@ async def download(ctx: RequestContext, token: str) -> Response:
                 request_id=ctx.request_id,
             )
         )
-    return await serve_file(ctx, row)
+
+    # Counted only once bytes will be served: a 304 revalidation, a 412 or a 416 uses nothing.
+    return await serve_file(ctx, row, on_serve=count_download)
 
 
 async def _legacy_download(ctx: RequestContext, file_id: str, expires: int, now: int) -> Response:
@@ -194,21 +207,30 @@ async def _legacy_download(ctx: RequestContext, file_id: str, expires: int, now:
 
 async def _check_password(ctx: RequestContext, link: dict[str, Any]) -> Response | None:
     """None when the right password came with the request; else the answer to give."""
-    supplied = ctx.header(PASSWORD_HEADER)
+    header = ctx.header(PASSWORD_HEADER)
+    supplied = passwords.header_candidates(header) if header else []
     from_form = False
-    if supplied is None and ctx.method == "POST":
+    if header is None and ctx.method == "POST":
         try:
-            supplied = sharing.form_password(await read_limited(ctx.request.body, MAX_FORM_BODY))
+            typed = sharing.form_password(await read_limited(ctx.request.body, MAX_FORM_BODY))
         except BodyTooLarge:
             raise Problem(413, f"The form is limited to {MAX_FORM_BODY} bytes") from None
+        supplied = [typed] if typed else []
         from_form = True
     browser = from_form or wants_html(ctx)
     if not supplied:
         if browser:
             return password_form(None)
         raise Problem(401, f"This link needs a password: send it in the {PASSWORD_HEADER} header")
-    await ctx.services.rate_limits.check("password", link["id"])
-    if await verify_password(supplied, link["password_hash"]):
+    try:
+        right = await check_attempt(
+            ctx.services, link["user_id"], link["id"], client_of(ctx), supplied, link["password_hash"]
+        )
+    except Problem as problem:
+        if browser and problem.status == 429:
+            return password_form("Too many wrong passwords. Try again in a minute.", status=429, retry_after=60)
+        raise
+    if right:
         return None
     ctx.after_response(
         ctx.services.audit.record(
@@ -218,3 +240,9 @@ async def _check_password(ctx: RequestContext, link: dict[str, Any]) -> Response
     if browser:
         return password_form("That password is not right. Try again.")
     raise Problem(401, "The password is not right")
+
+
+def client_of(ctx: RequestContext) -> str:
+    """The client's address as Cloudflare's edge gives it (absent locally: every client is one,
+    which is stricter)."""
+    return ctx.header("cf-connecting-ip") or "unknown"

@@ -88,17 +88,24 @@ _PASSWORD = {
     "type": "string",
     "minLength": 8,
     "maxLength": 256,
-    "description": "Asked of whoever uses the URL; stored only as a salted hash (no NUL characters)",
+    "description": "Asked of whoever uses the URL; stored only as a salted hash. No control characters,"
+    " no spaces at either end (a header could not carry them)",
 }
 _LABEL = {
     "type": "string",
     "maxLength": 200,
-    "description": "The owner's note (no control characters); blank is none",
+    "description": "The owner's note, kept as it reads (controls and invisible characters removed); blank is none",
 }
 _STATE = {
     "type": "string",
     "enum": ["active", "expired", "exhausted", "revoked"],
     "description": "`exhausted`: its limit is reached",
+}
+_LINK_STATE = {
+    "type": "string",
+    "enum": ["active", "expired", "exhausted", "revoked", "file_trashed", "file_deleted"],
+    "description": "What the link does if used now: `active` serves; `exhausted`: its download limit is"
+    " reached; `file_trashed`: its file is in the trash (it serves again once restored); `file_deleted`: never",
 }
 _USAGE_PROPERTIES = {
     "quota_bytes": {"type": "integer", "minimum": 0},
@@ -315,7 +322,7 @@ OPENAPI: dict[str, Any] = {
                         "description": "null while the count is unavailable",
                     },
                     "last_used_at": {"type": ["string", "null"]},
-                    "state": _STATE,
+                    "state": _LINK_STATE,
                 },
             },
             "ShareLinkList": {
@@ -1012,7 +1019,9 @@ OPENAPI: dict[str, Any] = {
                     {
                         "name": "X-Link-Password",
                         "in": "header",
-                        "description": "The link's password, if it has one",
+                        "description": "The link's password, if it has one: as typed (UTF-8), or percent-encoded"
+                        " where a client cannot send it raw (a browser). Ten wrong ones a minute per client"
+                        " (a hundred per link) answer 429",
                         "schema": {"type": "string"},
                     },
                     *_CONTENT_HEADERS,
@@ -1073,7 +1082,9 @@ OPENAPI: dict[str, Any] = {
                     {
                         "name": "X-Request-Password",
                         "in": "header",
-                        "description": "The file request's password, if it has one",
+                        "description": "The file request's password, if it has one: as typed (UTF-8), or"
+                        " percent-encoded where a client cannot send it raw (a browser). Ten wrong ones a minute"
+                        " per client (a hundred per request) answer 429",
                         "schema": {"type": "string"},
                     },
                 ],

@@ -41,7 +41,7 @@ def wants_html(ctx: Any) -> bool:
     return "text/html" in accept
 
 
-def password_form(error: str | None, status: int = 401) -> Response:
+def password_form(error: str | None, status: int = 401, retry_after: int | None = None) -> Response:
     message = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -52,7 +52,10 @@ def password_form(error: str | None, status: int = 401) -> Response:
         '<input id="password" name="password" type="password" autocomplete="off" required autofocus> '
         '<button type="submit">Download</button></form></body></html>'
     )
-    return Response(body, status=status, headers={**_PAGE_HEADERS, "content-security-policy": _FORM_CSP})
+    headers = {**_PAGE_HEADERS, "content-security-policy": _FORM_CSP}
+    if retry_after is not None:
+        headers["retry-after"] = str(retry_after)
+    return Response(body, status=status, headers=headers)
 
 
 def file_request_page(request: dict[str, Any], *, password_required: bool) -> Response:

@@ -6,6 +6,7 @@ GET /api/uploads/{id} tells a client which parts are still missing.
 """
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -16,7 +17,7 @@ from edgefiles.api.context import RequestContext
 from edgefiles.api.files import public_view
 from edgefiles.api.responses import empty_response, json_response
 from edgefiles.domain import multipart, validation
-from edgefiles.domain.clock import now_iso
+from edgefiles.domain.clock import iso_from_epoch, now_iso
 from edgefiles.domain.files import object_key
 from edgefiles.domain.numbers import is_decimal
 from edgefiles.domain.problems import Problem, unavailable
@@ -161,11 +162,17 @@ async def upload_part(ctx: RequestContext, upload_id: str, part: str) -> Respons
 
 
 async def complete_upload(ctx: RequestContext, upload_id: str) -> Response:
+    """The upload is claimed (closed as completed) before R2 assembles it: a concurrent abort
+    then finds nothing to abort, and cannot give back a reservation this upload is about to
+    turn into a stored file."""
     upload = await _open_upload(ctx, upload_id)
     parts = await ctx.services.uploads.parts(upload_id)
     missing = _view(upload, parts)["parts_missing"]
     if missing:
         raise Problem(409, f"{len(missing)} part(s) are missing", extra={"parts_missing": missing})
+    marker_expires = iso_from_epoch(int(time.time()) + quota.REQUEST_LEASE_SECONDS)
+    if not await ctx.services.uploads.claim_for_completion(upload_id, ctx.user_id, now_iso(), marker_expires):
+        raise Problem(404, "No such upload in progress")
     try:
         await ctx.services.storage.complete_multipart(
             upload["r2_key"],
@@ -174,6 +181,11 @@ async def complete_upload(ctx: RequestContext, upload_id: str) -> Response:
         )
     except Exception:
         logger.exception("R2 complete of upload %s failed", upload_id)
+        try:
+            await ctx.services.uploads.reopen(upload_id, now_iso())
+        except Exception:
+            # It stays closed with its marker: the reconciler releases the reservation.
+            logger.exception("reopening upload %s failed", upload_id)
         raise unavailable("Storage") from None
     row = {
         "id": upload["file_id"],
@@ -188,32 +200,20 @@ async def complete_upload(ctx: RequestContext, upload_id: str) -> Response:
         "sha256": None,
         "description": upload["description"],
     }
-    try:
-        await register_file(ctx.services, row, public_view(row), reservation_id=upload_id, release_on_failure=False)
-    except Problem:
-        # The assembled object went with the row that could not be written: this upload cannot
-        # complete again. Closed, it gives its reservation back; if even the close fails, it
-        # stays open and the reconciler aborts it (and releases the reservation) once idle.
-        try:
-            closed = await ctx.services.uploads.close(upload_id, "aborted", now_iso())
-        except Exception:
-            logger.exception("closing upload %s after its failed completion failed", upload_id)
-            closed = False
-        if closed:
-            await quota.release(ctx.services, ctx.user_id, upload_id, upload["size_bytes"])
-        raise
-    if not await ctx.services.uploads.close(upload_id, "completed", row["created_at"]):
-        logger.warning("upload %s was closed concurrently", upload_id)
+    await register_file(ctx.services, row, public_view(row), reservation_id=upload_id)
     return json_response(public_view(row), 201, {"location": f"/api/files/{row['id']}"})
 
 
 async def abort_upload(ctx: RequestContext, upload_id: str) -> Response:
+    """Closed first, so a completion running at the same time either wins (and this answers
+    404) or finds the upload gone; then R2's parts are dropped and the reservation given back."""
     upload = await _open_upload(ctx, upload_id)
+    if not await ctx.services.uploads.close(upload_id, "aborted", now_iso()):
+        raise Problem(404, "No such upload in progress")
     try:
         await ctx.services.storage.abort_multipart(upload["r2_key"], upload["r2_upload_id"])
     except Exception:
+        # R2 drops an incomplete multipart upload by itself after seven days.
         logger.exception("R2 abort of upload %s failed", upload_id)
-        raise unavailable("Storage") from None
-    await ctx.services.uploads.close(upload_id, "aborted", now_iso())
     await quota.release(ctx.services, ctx.user_id, upload_id, upload["size_bytes"])
     return empty_response(204)

@@ -52,6 +52,12 @@ def _visible(name: str) -> str:
     )
 
 
+def clean_label(raw: str) -> str:
+    """A short text shown to others (a link's or file request's label) as it reads: the same
+    removals as a filename, runs of spaces as one; may be empty."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", _visible(raw))).strip()
+
+
 def clean_filename(raw: str) -> str:
     """The last path segment of `raw` as it reads, capped in length. Raises ValueError when
     nothing usable is left."""

@@ -7,7 +7,10 @@ the policy, the stored form and the comparison, checked in CPython against hashl
 
 import base64
 import binascii
+import contextlib
 import hmac
+import unicodedata
+from urllib.parse import unquote
 
 from edgefiles.domain.problems import Problem
 
@@ -25,9 +28,38 @@ def check_policy(password: object) -> str:
         raise Problem(400, "'password' must be a string")
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
         raise Problem(400, f"'password' must be {MIN_LENGTH} to {MAX_LENGTH} characters")
-    if "\x00" in password:
-        raise Problem(400, "'password' must not contain NUL characters")
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in password):
+        raise Problem(400, "'password' must not contain control characters")
+    # A header value loses the spaces at its ends on the way: such a password could only ever
+    # be typed into the form.
+    if password != password.strip():
+        raise Problem(400, "'password' must not begin or end with spaces")
     return password
+
+
+def header_candidates(value: str) -> list[str]:
+    """What a password sent in a header may be. Header values arrive as Latin-1 text, so a
+    client that sent UTF-8 bytes (curl, most tools) is read back as UTF-8; a browser cannot put
+    non-Latin-1 text in a header and percent-encodes it (encodeURIComponent). The value as it
+    came is tried first, so an ASCII password with a literal % still matches."""
+    candidates = [value]
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        candidates.append(value.encode("latin-1").decode("utf-8"))
+    if "%" in value:
+        candidates.append(unquote(value, errors="strict") if _decodable(value) else value)
+    unique: list[str] = []
+    for candidate in candidates:
+        if candidate not in unique:
+            unique.append(candidate)
+    return unique
+
+
+def _decodable(value: str) -> bool:
+    try:
+        unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _b64(data: bytes) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from edgefiles.domain import passwords
+from edgefiles.domain.filenames import clean_label
 from edgefiles.domain.problems import Problem
 from edgefiles.domain.validation import MIN_LINK_SECONDS, content_type
 
@@ -59,9 +60,8 @@ def _label(data: dict[str, Any]) -> str | None:
         return None
     if not isinstance(value, str) or len(value) > MAX_LABEL_LENGTH:
         raise Problem(400, f"'label' must be a string of at most {MAX_LABEL_LENGTH} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise Problem(400, "'label' must not contain control characters")
-    return value.strip() or None
+    # Shown to whoever holds the URL: nothing hidden or reordered (as filenames).
+    return clean_label(value) or None
 
 
 def _password(data: dict[str, Any]) -> str | None:
@@ -127,9 +127,13 @@ def form_password(body: bytes) -> str | None:
     return values[0] if values else None
 
 
-def link_state(*, revoked: bool, expired: bool, exhausted: bool) -> str:
+def link_state(*, revoked: bool, expired: bool, exhausted: bool, file_state: str = "stored") -> str:
+    """What a link does if used now: "active" serves; every other state says why it does not
+    ("file_trashed": until the file is restored; "file_deleted": never again)."""
     if revoked:
         return "revoked"
     if expired:
         return "expired"
+    if file_state != "stored":
+        return f"file_{file_state}"
     return "exhausted" if exhausted else "active"

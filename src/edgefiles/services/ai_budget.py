@@ -21,12 +21,14 @@ def seconds_to_midnight() -> int:
     return max(1, int((midnight - now).total_seconds()))
 
 
-async def charge(services: Services, user_id: str, key: str, calls: int) -> bool:
-    """Whether `calls` AI calls for the work `key` fit today's budget (and are now charged).
+async def charge(services: Services, user_id: str, key: str, calls: int, *, strangers: bool = False) -> bool:
+    """Whether `calls` AI calls for the work `key` fit today's budget (and are now charged);
+    `strangers` for work caused through a file request, which may use half of it at most.
     When the object cannot be reached the work goes ahead: the rate limits still bound it, and
     a user should not lose analysis to an outage of the counter."""
     try:
-        answer = await services.stats.charge_ai(user_id, key, calls, today(), services.settings.quota)
+        pool = "requests" if strangers else "own"
+        answer = await services.stats.charge_ai(user_id, key, calls, today(), services.settings.quota, pool)
     except Exception as error:
         logger.warning("AI budget of %s not checked (%s); allowing", user_id, error)
         return True

@@ -363,7 +363,7 @@ class FileAudit:
     async def expired_reservations(self, before: str, limit: int) -> list[dict[str, Any]]:
         result = (
             await self._db.prepare(
-                "SELECT id, user_id FROM upload_reservations WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?"
+                "SELECT id, user_id FROM upload_reservations WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?"
             )
             .bind(before, limit)
             .all()

@@ -3,12 +3,24 @@
 WebCrypto rather than hashlib: 100,000 iterations of HMAC-SHA256 run natively there, and would
 take the interpreter (WebAssembly) several times as long on the request's CPU budget."""
 
+import logging
 import secrets
+from typing import Any
 
 import js
 from pyodide.ffi import to_js
 
 from edgefiles.domain import passwords
+from edgefiles.domain.problems import Problem, unavailable
+
+logger = logging.getLogger(__name__)
+
+# Wrong passwords allowed per minute: to one client of a link or file request, and to all of
+# them together (which bounds a guesser with many addresses, at the price of locking the URL
+# for a minute under such an attack). Counted in the owner's UserStats (durable_objects/ledger.py).
+ATTEMPT_WINDOW_MS = 60_000
+WRONG_PER_CLIENT = 10
+WRONG_PER_RECORD = 100
 
 
 async def _derive(password: str, salt: bytes, iterations: int) -> bytes:
@@ -33,3 +45,26 @@ async def verify_password(password: str, stored: str) -> bool:
     except ValueError:
         return False
     return passwords.matches(expected, await _derive(password, salt, iterations))
+
+
+async def check_attempt(
+    services: Any, owner: str, record_id: str, client: str, supplied: list[str], stored: str
+) -> bool:
+    """Whether one of the `supplied` readings of a password is the record's; 429 once the
+    client (or everyone) has guessed wrong too often this minute. A wrong guess is counted."""
+    limits = {f"{record_id}@{client}": WRONG_PER_CLIENT, record_id: WRONG_PER_RECORD}
+    try:
+        blocked = await services.stats.password_blocked(owner, limits, ATTEMPT_WINDOW_MS)
+    except Exception:
+        logger.exception("password attempts of %s could not be checked", record_id)
+        raise unavailable("Password checks are") from None
+    if blocked:
+        raise Problem(429, "Too many wrong passwords; try again in a minute", headers={"retry-after": "60"})
+    for candidate in supplied:
+        if await verify_password(candidate, stored):
+            return True
+    try:
+        await services.stats.password_failed(owner, list(limits))
+    except Exception as error:
+        logger.warning("a wrong password for %s was not counted (%s)", record_id, error)
+    return False

@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 # How long a single-request upload may stream before its reservation is presumed dead: 100 MB
 # at 30 KB/s. The marker of a multipart upload lives only until its `uploads` row is written.
 REQUEST_LEASE_SECONDS = 3600
+# An upload still streaming after this long renews its reservation before it is registered: one
+# whose lease ran out (and was released by the reconciler) is checked against the quota anew.
+RENEW_AFTER_SECONDS = REQUEST_LEASE_SECONDS // 4
 # A multipart upload holds its reservation while it is open; the reconciler aborts one idle for a
 # day, and R2 drops incomplete multipart uploads after seven. The lease is the last resort.
 MULTIPART_LEASE_SECONDS = 8 * 24 * 3600
@@ -74,7 +77,7 @@ async def reserve(
     }
     marker, answer = await asyncio.gather(
         services.database.prepare(
-            "INSERT INTO upload_reservations (id, user_id, size_bytes, expires_at) VALUES (?, ?, ?, ?)"
+            "INSERT OR REPLACE INTO upload_reservations (id, user_id, size_bytes, expires_at) VALUES (?, ?, ?, ?)"
         )
         .bind(reservation_id, user_id, size, iso_from_epoch(int(min(expires, time.time() + REQUEST_LEASE_SECONDS))))
         .run(),

@@ -16,8 +16,9 @@ LIMITERS = {
     "search": ("SEARCH_LIMITER", 60),
     "summary": ("SUMMARY_LIMITER", 60),
     "share": ("SHARE_LIMITER", 60),
-    "password": ("PASSWORD_LIMITER", 60),
 }
+# Wrong passwords are limited exactly in the owner's UserStats instead (services/passwords.py):
+# a binding counts every attempt, the right ones too, and cannot be asked before counting.
 
 
 class RateLimits:

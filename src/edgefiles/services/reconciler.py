@@ -262,15 +262,20 @@ class Reconciler:
         return (settled[-1], more)
 
     async def idle_uploads(self, budget: Budget, cursor: Any) -> None:
-        # The page, then per upload an R2 abort, then the owner check, the deletes, the closes and
+        # The page, the closes, then per upload an R2 abort, the owner check, the deletes and
         # (per owner) the release of its reservation.
         room = (budget.left - 4) // 2
         if room < 1:
             return
         budget.take(1)
-        uploads = await self.services.uploads.idle_before(iso(self.now - IDLE_UPLOAD_AGE), min(room, 20))
-        if not uploads:
+        idle = await self.services.uploads.idle_before(iso(self.now - IDLE_UPLOAD_AGE), min(room, 20))
+        if not idle:
             return
+        # Closed first: a completion that claims one of them now fails, and one that claimed it
+        # first keeps it (a closed upload is left alone here).
+        budget.take(1)
+        closed = set(await self.services.uploads.close_many([u["id"] for u in idle], "aborted", iso(self.now)))
+        uploads = [upload for upload in idle if upload["id"] in closed]
         for upload in uploads:
             budget.take(1)
             try:
@@ -278,22 +283,25 @@ class Reconciler:
             except Exception as error:
                 # Already completed (its D1 insert then failed) or expired: the object check follows.
                 logger.warning("reconcile: R2 abort of upload %s failed: %s", upload["id"], error)
+        if not uploads:
+            return
         budget.take(1)
         unowned = await self.audit.unowned_keys([upload["r2_key"] for upload in uploads])
         if unowned:
             budget.take(1)
             await self.services.storage.delete_many(unowned)
             self.report.orphans_deleted += unowned
-        budget.take(1)
-        await self.services.uploads.close_many([upload["id"] for upload in uploads], "aborted", iso(self.now))
         self.report.uploads_aborted += [upload["id"] for upload in uploads]
-        # Their quota reservations (named by the upload id); one call per owner, as budget allows.
-        # An owner it cannot reach now keeps the reservation until its lease ends.
+        logger.info("reconcile: aborted %d idle multipart upload(s)", len(uploads))
+        # Their quota reservations (named by the upload id): released here, one call per owner as
+        # the budget allows; the markers the close wrote let the `reservations` step finish.
         for user_id, upload_ids in _by_user(uploads).items():
             if not budget.take(1):
                 break
-            await self.services.stats.release(user_id, upload_ids)
-        logger.info("reconcile: aborted %d idle multipart upload(s)", len(uploads))
+            try:
+                await self.services.stats.release(user_id, upload_ids)
+            except Exception as error:
+                logger.warning("reconcile: releasing reservations of %s failed: %s", user_id, error)
 
     async def legacy_vectors(self, budget: Budget, cursor: Any) -> dict[str, bool] | None:
         if cursor and cursor.get("done"):

@@ -5,7 +5,9 @@ from typing import Any
 
 _LINK = (
     "SELECT l.id, l.user_id, l.file_id, l.label, l.password_hash, l.max_downloads, l.expires_at, l.created_at,"
-    " l.revoked_at, f.filename FROM share_links l LEFT JOIN files f ON f.id = l.file_id"
+    " l.revoked_at, f.filename, CASE WHEN f.id IS NULL OR f.deleted_at IS NOT NULL THEN 'deleted'"
+    " WHEN f.trashed_at IS NOT NULL THEN 'trashed' ELSE 'stored' END AS file_state"
+    " FROM share_links l LEFT JOIN files f ON f.id = l.file_id"
 )
 _REQUEST = (
     "SELECT id, user_id, label, password_hash, max_files, max_file_size, allowed_types, expires_at, created_at,"

@@ -93,8 +93,16 @@ class UserStatsClient:
         received = _py(await self._stub(user_id).files_received(request_ids))
         return {key: int(value) for key, value in dict(received).items()}
 
-    async def charge_ai(self, user_id: str, key: str, calls: int, day: str, defaults: QuotaDefaults) -> dict[str, Any]:
-        return dict(_py(await self._stub(user_id).charge_ai(key, calls, day, *defaults.args())))
+    async def password_blocked(self, user_id: str, limits: dict[str, int], window_ms: int) -> bool:
+        return bool(await self._stub(user_id).password_blocked(list(limits), list(limits.values()), window_ms))
+
+    async def password_failed(self, user_id: str, keys: list[str]) -> None:
+        await self._stub(user_id).password_failed(keys)
+
+    async def charge_ai(
+        self, user_id: str, key: str, calls: int, day: str, defaults: QuotaDefaults, pool: str = "own"
+    ) -> dict[str, Any]:
+        return dict(_py(await self._stub(user_id).charge_ai(key, calls, day, pool, *defaults.args())))
 
     async def file_updated(self, user_id: str, view: dict[str, Any]) -> None:
         await self._stub(user_id).file_updated(view)

@@ -76,14 +76,53 @@ class UploadRecords:
         )
         return [dict(row) for row in result.results]
 
-    async def close_many(self, upload_ids: list[str], status: str, now: str) -> None:
-        await (
-            self._db.prepare(
-                "UPDATE uploads SET status = ?, updated_at = ? WHERE status = 'open'"
-                " AND id IN (SELECT value FROM json_each(?))"
-            )
-            .bind(status, now, json.dumps(upload_ids))
-            .run()
+    async def close_many(self, upload_ids: list[str], status: str, now: str) -> list[str]:
+        """Closes those still open, each with a reservation marker due at once (services/quota.py:
+        the reconciler releases what the caller does not); the ids it closed."""
+        ids = json.dumps(upload_ids)
+        closed, _ = await self._db.batch(
+            [
+                self._db.prepare(
+                    "UPDATE uploads SET status = ?, updated_at = ? WHERE status = 'open'"
+                    " AND id IN (SELECT value FROM json_each(?)) RETURNING id"
+                ).bind(status, now, ids),
+                self._db.prepare(
+                    "INSERT OR REPLACE INTO upload_reservations (id, user_id, size_bytes, expires_at)"
+                    " SELECT id, user_id, size_bytes, ? FROM uploads"
+                    " WHERE id IN (SELECT value FROM json_each(?)) AND status = ? AND updated_at = ?"
+                ).bind(now, ids, status, now),
+            ]
+        )
+        return [row["id"] for row in closed.results]
+
+    async def claim_for_completion(self, upload_id: str, user_id: str, now: str, marker_expires: str) -> bool:
+        """Closes an open upload as completed before its parts are assembled, so an abort (or
+        the reconciler) can no longer release its reservation; a reservation marker comes back
+        with it (services/quota.py) for the reconciler, should the completion die half way.
+        False when the upload was not open (completed or aborted by another request)."""
+        claimed, _ = await self._db.batch(
+            [
+                self._db.prepare(
+                    "UPDATE uploads SET status = 'completed', updated_at = ?"
+                    " WHERE id = ? AND user_id = ? AND status = 'open' RETURNING id"
+                ).bind(now, upload_id, user_id),
+                self._db.prepare(
+                    "INSERT OR REPLACE INTO upload_reservations (id, user_id, size_bytes, expires_at)"
+                    " SELECT id, user_id, size_bytes, ? FROM uploads WHERE id = ? AND status = 'completed'"
+                ).bind(marker_expires, upload_id),
+            ]
+        )
+        return bool(claimed.results)
+
+    async def reopen(self, upload_id: str, now: str) -> None:
+        """Gives a claimed upload back (its parts could not be assembled: the client may retry)."""
+        await self._db.batch(
+            [
+                self._db.prepare(
+                    "UPDATE uploads SET status = 'open', updated_at = ? WHERE id = ? AND status = 'completed'"
+                ).bind(now, upload_id),
+                self._db.prepare("DELETE FROM upload_reservations WHERE id = ?").bind(upload_id),
+            ]
         )
 
     async def close(self, upload_id: str, status: str, now: str) -> bool:
