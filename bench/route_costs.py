@@ -34,10 +34,16 @@ REASONS = {
     "consumer: image": "two Workers AI calls on the image's byte array (built in JS) and one D1 batch",
     "consumer: PDF": "inflating and scanning the PDF's content streams in Python, then as text",
     "consumer": "Workers AI calls (request and response JSON), text chunking and one D1 batch per file",
+    "GET /d/{token} (password": "PBKDF2-SHA256 at 100,000 iterations (WebCrypto) for the password",
+    "GET /d/": "reads the link's record in D1 and counts the download in the owner's UserStats",
+    "POST /api/uploads": "reserves the quota in UserStats (its marker in D1), opens and records the R2 upload",
+    "GET /api/links": "a page of links from D1 and their download counts from UserStats",
     "GET /api/search": "embeds the query, asks Vectorize and FTS5 for 100 candidates each and fuses them",
     "POST /api/files": "parses the multipart form and streams its file part to R2",
     "PUT /api/files": "sniffs the head and streams the body to R2 (the runtime's own streaming is counted too)",
-    "DELETE /api/files": "one D1 batch, then the R2, KV and Durable Object deletions in parallel",
+    "DELETE /api/files": "one D1 write to the trash, then the KV delete and the Durable Object's event",
+    "DELETE /api/trash": "one D1 batch, then the R2, Vectorize and Durable Object deletions in parallel",
+    "PUT /r/": "checks the request's token and record, reserves quota in UserStats, streams to R2",
 }
 
 
@@ -67,6 +73,34 @@ def costs(runtime: Runtime, name: str, call: Callable[[], httpx.Response], expec
         memory.append(trace["memory_peak_bytes"] / 1e6)
     p95 = sorted(cpu)[int(0.95 * (len(cpu) - 1))]
     return {"cpu_p50_ms": statistics.median(cpu), "cpu_p95_ms": p95, "memory_mb": max(memory)}
+
+
+def sharing_and_trash(runtime: Runtime, user: httpx.Client, file: dict, add: Callable[..., None]) -> None:
+    """The routes of trash, share links as records and file requests."""
+    plain = {"content-type": "text/plain"}
+    victims = [user.put(f"/api/files/d{i}.txt", content=b"x", headers=plain).json()["id"] for i in range(ROUNDS)]
+    to_trash, to_restore, to_purge = iter(victims), iter(victims), iter(victims)
+    add("DELETE /api/files/{id} (to the trash)", lambda: user.delete(f"/api/files/{next(to_trash)}"), 204)
+    add("GET /api/trash", lambda: user.get("/api/trash"))
+    add("POST /api/trash/{id}/restore", lambda: user.post(f"/api/trash/{next(to_restore)}/restore"), 200)
+    for victim in victims:
+        user.delete(f"/api/files/{victim}")
+    add("DELETE /api/trash/{id}", lambda: user.delete(f"/api/trash/{next(to_purge)}"), 204)
+    secret = {"x-link-password": "a long passphrase"}
+    guarded = user.post(f"/api/files/{file['id']}/links", json={"password": secret["x-link-password"]}).json()["url"]
+    add(
+        "GET /d/{token} (password: PBKDF2, 100,000 iterations)",
+        lambda: httpx.get(runtime.url + guarded, headers=secret),
+    )
+    limited = user.post(f"/api/files/{file['id']}/links", json={"max_downloads": ROUNDS}).json()["url"]
+    add("GET /d/{token} (download limit)", lambda: httpx.get(runtime.url + limited))
+    add("GET /api/links", lambda: user.get("/api/links"))
+    request = user.post("/api/file-requests", json={}).json()["url"]
+    to_request = runtime.url + request + "/files/sent.txt"
+    add(
+        "PUT /r/{token}/files/{filename} (1 KB)", lambda: httpx.put(to_request, content=b"k" * 1000, headers=plain), 201
+    )
+    add("GET /api/audit", lambda: user.get("/api/audit"))
 
 
 def measure(runtime: Runtime) -> dict[str, dict]:
@@ -105,8 +139,7 @@ def measure(runtime: Runtime) -> dict[str, dict]:
     add("GET /api/limits", lambda: user.get("/api/limits"))
     plan = {"filename": "m.bin", "content_type": "application/octet-stream", "size": 9 * 2**20}
     add("POST /api/uploads", lambda: user.post("/api/uploads", json=plan), 201)
-    victims = iter([user.put(f"/api/files/d{i}.txt", content=b"x", headers=plain).json()["id"] for i in range(ROUNDS)])
-    add("DELETE /api/files/{id}", lambda: user.delete(f"/api/files/{next(victims)}"), 204)
+    sharing_and_trash(runtime, user, file, add)
 
     cases = {
         "consumer: text (10 KB)": (lambda: b"words and numbers " * 600, "text/plain"),

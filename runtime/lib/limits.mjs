@@ -216,6 +216,12 @@ export class Meter {
     Atomics.add(this.sequence, 0, 1);
   }
 
+  // CPU an invocation used off the main thread (observe.chargeCpu).
+  charge(trace, micros) {
+    trace.cpuMicros += micros;
+    this.#check(trace);
+  }
+
   // Memory the invocation holds outside the WebAssembly heap: `peak` bytes at once, `kept` of
   // them for the rest of the invocation (a form: the raw body and its parsed parts while it is
   // parsed, the parts afterwards).

@@ -102,6 +102,13 @@ export function asEngine(fn) {
   return current.exit(() => (meter ? meter.run(null, fn) : fn()));
 }
 
+// Charges `micros` of CPU that ran off the main thread (Node's thread pool) to the invocation
+// running now, as workerd would have charged it on the isolate's thread.
+export function chargeCpu(micros) {
+  const trace = current.getStore();
+  if (meter && trace) meter.charge(trace, micros);
+}
+
 // Runs `fn` (and what it schedules) as no invocation's work.
 export function outsideInvocations(fn) {
   return current.exit(fn);

@@ -1,7 +1,11 @@
 // WebCrypto as workerd limits it. workerd refuses PBKDF2 with more than 100,000 iterations
 // (src/workerd/api/crypto/pbkdf2.c++: "Pbkdf2 failed: iteration counts above 100000 are not
 // supported (requested N)."), where Node derives any count: without this a Worker that hashes
-// passwords with more would pass here and fail every call in production.
+// passwords with more would pass here and fail every call in production. And workerd derives on
+// the isolate's thread, so the time is the Worker's CPU; Node derives in its thread pool, where
+// the invocation's meter would not see it: the derivation's time is charged to it.
+import { chargeCpu } from "./observe.mjs";
+
 export const MAX_PBKDF2_ITERATIONS = 100_000;
 
 function refusal(algorithm) {
@@ -20,9 +24,16 @@ export function limitWebCrypto(subtle = globalThis.crypto.subtle) {
   for (const method of ["deriveBits", "deriveKey"]) {
     const original = subtle[method].bind(subtle);
     Object.defineProperty(subtle, method, {
-      value: (algorithm, ...rest) => {
+      value: async (algorithm, ...rest) => {
         const error = refusal(algorithm);
-        return error ? Promise.reject(error) : original(algorithm, ...rest);
+        if (error) throw error;
+        const started = process.hrtime.bigint();
+        try {
+          return await original(algorithm, ...rest);
+        } finally {
+          // Wall time of the derivation: at least its CPU time (stricter, never more lenient).
+          chargeCpu(Number(process.hrtime.bigint() - started) / 1000);
+        }
       },
       configurable: true,
       writable: true,

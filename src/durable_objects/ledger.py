@@ -44,8 +44,13 @@ SCHEMA = (
         PRIMARY KEY (day, pool)
     )""",
     "CREATE TABLE IF NOT EXISTS ai_charges (key TEXT PRIMARY KEY, day TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS password_failures (key TEXT NOT NULL, at INTEGER NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS password_failures_by_key ON password_failures (key, at)",
+    """CREATE TABLE IF NOT EXISTS password_attempts (
+        attempt TEXT NOT NULL,
+        key TEXT NOT NULL,
+        at INTEGER NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS password_attempts_by_key ON password_attempts (key, at)",
+    "CREATE INDEX IF NOT EXISTS password_attempts_by_attempt ON password_attempts (attempt)",
 )
 
 
@@ -216,22 +221,34 @@ class Ledger:
             )
         return usage
 
-    # -- wrong passwords -------------------------------------------------------------------------
+    # -- password attempts -----------------------------------------------------------------------
 
-    def password_blocked(self, limits: dict[str, int], now_ms: int, window_ms: int) -> bool:
-        """Whether any key (a link or request, or one client of it) has had its limit of wrong
-        passwords within the window. Right passwords are never counted: a sender may upload a
-        hundred files, and a stranger's guesses cannot lock out everyone else's client."""
-        self._sql.exec("DELETE FROM password_failures WHERE at <= ?", now_ms - window_ms)
+    def begin_password_attempt(
+        self, attempt: str, limits: dict[str, int], tries: int, now_ms: int, window_ms: int
+    ) -> bool:
+        """Admits an attempt of `tries` passwords (a header may be read more than one way) if,
+        for every key (a link or request, or one client of it), the wrong ones of the window
+        and those still being checked leave room; it then counts as `tries` until it ends.
+        Checked and counted in one call, so concurrent guesses cannot all pass the check first.
+        A right password gives its count back (end_password_attempt): a sender may upload a
+        hundred files, and a stranger's guesses lock out only what they count against."""
+        self._sql.exec("DELETE FROM password_attempts WHERE at <= ?", now_ms - window_ms)
         for key, limit in limits.items():
-            failures = self._sql.exec("SELECT COUNT(*) AS n FROM password_failures WHERE key = ?", key).one()["n"]
-            if failures >= limit:
-                return True
-        return False
+            counted = self._sql.exec("SELECT COUNT(*) AS n FROM password_attempts WHERE key = ?", key).one()["n"]
+            if counted + tries > limit:
+                return False
+        for key in limits:
+            for _ in range(tries):
+                self._sql.exec(
+                    "INSERT INTO password_attempts (attempt, key, at) VALUES (?, ?, ?)", attempt, key, now_ms
+                )
+        return True
 
-    def password_failed(self, keys: list[str], now_ms: int) -> None:
-        for key in keys:
-            self._sql.exec("INSERT INTO password_failures (key, at) VALUES (?, ?)", key, now_ms)
+    def end_password_attempt(self, attempt: str, right: bool) -> None:
+        """A right password is not counted; a wrong one stays counted for the window (as does an
+        attempt that never ends: its request died)."""
+        if right:
+            self._sql.exec("DELETE FROM password_attempts WHERE attempt = ?", attempt)
 
     # -- AI budget -----------------------------------------------------------------------------
 

@@ -373,12 +373,16 @@ class UserStats(DurableObject):
     def files_received(self, request_ids: list[str]) -> dict[str, int]:
         return self._ledger.received([str(i) for i in request_ids])
 
-    def password_blocked(self, keys: list[str], limits: list[int], window_ms: int) -> bool:
+    def begin_password_attempt(
+        self, attempt: str, keys: list[str], limits: list[int], tries: int, window_ms: int
+    ) -> bool:
         by_key = dict(zip([str(k) for k in keys], [int(n) for n in limits], strict=True))
-        return self._storage.transactionSync(lambda: self._ledger.password_blocked(by_key, _now_ms(), window_ms))
+        return self._storage.transactionSync(
+            lambda: self._ledger.begin_password_attempt(attempt, by_key, tries, _now_ms(), window_ms)
+        )
 
-    def password_failed(self, keys: list[str]) -> None:
-        self._ledger.password_failed([str(k) for k in keys], _now_ms())
+    def end_password_attempt(self, attempt: str, right: bool) -> None:
+        self._ledger.end_password_attempt(attempt, right)
 
     def charge_ai(
         self, key: str, calls: int, day: str, pool: str, max_bytes: int, max_files: int, ai_daily_calls: int

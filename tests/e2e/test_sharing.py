@@ -170,6 +170,9 @@ def test_only_responses_that_serve_bytes_use_a_limited_links_downloads(edgefiles
     assert stranger.get(link["url"]).status_code == 410
     spent = stranger.head(link["url"])
     assert spent.status_code == 410 and "content-disposition" not in spent.headers
+    # Nor does a spent link confirm the file's ETag or size.
+    assert stranger.get(link["url"], headers={"if-none-match": etag}).status_code == 410
+    assert stranger.get(link["url"], headers={"range": "bytes=99999-"}).status_code == 410
 
 
 def test_links_of_a_trashed_or_deleted_file_say_so_in_the_list(edgefiles: Runtime, users: UserFactory) -> None:
@@ -202,3 +205,17 @@ def test_right_passwords_are_never_limited_and_wrong_ones_are(edgefiles: Runtime
     locked = sender.put(f"{request['url']}/files/late.txt", content=b"x", headers=encoded)
     assert locked.status_code == 429 and locked.headers["retry-after"] == "60"
     assert owner.client.post("/api/file-requests", json={"password": " padded "}).status_code == 400
+
+
+def test_a_burst_of_wrong_passwords_gets_no_more_guesses_than_the_limit(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new()
+    file = upload(user, "vault.txt", b"guarded").json()
+    link = make_link(user, file["id"], password="the right passphrase")  # noqa: S106
+
+    def guess(i: int) -> int:
+        with httpx.Client(base_url=edgefiles.url, timeout=60) as client:
+            return client.get(link["url"], headers={"x-link-password": f"wrong guess {i}"}).status_code
+
+    with ThreadPoolExecutor(40) as pool:
+        codes = list(pool.map(guess, range(40)))
+    assert codes.count(401) <= 10 and codes.count(401) + codes.count(429) == 40, codes

@@ -124,3 +124,15 @@ def test_reserving_again_renews_a_held_reservation_and_rechecks_a_lapsed_one(led
     assert ledger.reserve(reservation("b", 500, expires=NOW + 3000), (0, 0), DEFAULTS, NOW + 1000)["ok"]  # a lapsed
     lapsed = ledger.reserve(reservation("a", 600, expires=NOW + 4000), (0, 0), DEFAULTS, NOW + 1001)
     assert lapsed["ok"] is False and lapsed["refused"] == "bytes"
+
+
+def test_password_attempts_count_while_checked_and_only_wrong_ones_stay(ledger: Ledger) -> None:
+    limits = {"link@client": 3, "link": 5}
+    assert ledger.begin_password_attempt("a1", limits, 2, NOW, 60_000)  # two readings of a header
+    assert ledger.begin_password_attempt("a2", limits, 1, NOW, 60_000)
+    assert not ledger.begin_password_attempt("a3", limits, 1, NOW, 60_000)  # 3 in flight: full
+    ledger.end_password_attempt("a1", right=True)  # given back
+    ledger.end_password_attempt("a2", right=False)  # stays
+    assert ledger.begin_password_attempt("a4", limits, 2, NOW, 60_000)
+    assert not ledger.begin_password_attempt("a5", {"link@other": 3, "link": 5}, 3, NOW, 60_000)  # link: 3 + 3 > 5
+    assert ledger.begin_password_attempt("a6", limits, 3, NOW + 60_000, 60_000)  # a minute later

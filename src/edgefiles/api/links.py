@@ -4,10 +4,11 @@
 The token is signed (domain/signing.py) and names the link, so it cannot be guessed or altered;
 the link's row in D1 is read on every download, so revoking it takes effect at once. A password
 is asked for without entering the URL: in the X-Link-Password header, or through the small form
-a browser is shown (POSTed back to the same URL). Guesses are rate limited per link. Downloads
-are counted in the owner's UserStats object, which serialises them, so a limit of 3 serves 3
-however many arrive at once. Every GET that serves bytes counts (a range request too); HEAD does
-not. Tokens from before link records name a file and keep working until they expire."""
+a browser is shown (POSTed back to the same URL). Wrong guesses are limited per client and per
+link (services/passwords.check_attempt). Downloads are counted in the owner's UserStats object,
+which serialises them, so a limit of 3 serves 3 however many arrive at once. Every response that
+serves bytes counts (200, 206: a range request too); HEAD, 304, 412 and 416 do not. Tokens from
+before link records name a file and keep working until they expire."""
 
 import logging
 import secrets
@@ -164,12 +165,17 @@ async def download(ctx: RequestContext, token: str) -> Response:
         refusal = await _check_password(ctx, link)
         if refusal is not None:
             return refusal
-    if ctx.method == "HEAD":
-        if link["max_downloads"] is not None:
-            # A spent link says nothing more about its file, not even to HEAD.
+    if link["max_downloads"] is not None:
+        # A spent link says nothing more about its file: not its size (a 416), not its ETag (a
+        # 304), not even to HEAD. The count itself is taken once bytes will be served.
+        try:
             usage = (await ctx.services.stats.link_usage(link["user_id"], [link_id]))[link_id]
-            if usage["downloads"] >= link["max_downloads"]:
-                raise Problem(410, "This link has reached its download limit")
+        except Exception:
+            logger.exception("reading the downloads of link %s failed", link_id)
+            raise unavailable("Downloads through links are") from None
+        if usage["downloads"] >= link["max_downloads"]:
+            raise Problem(410, "This link has reached its download limit")
+    if ctx.method == "HEAD":
         return await serve_file(ctx, row)
 
     async def count_download() -> None:

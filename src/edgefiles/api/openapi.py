@@ -138,7 +138,7 @@ def _download_responses(*, form: bool) -> dict[str, Any]:
     responses["410"]["description"] = "Problem details (RFC 9457): the link was revoked or its download limit reached"
     if form:
         responses.update(_problems(413))
-    responses.update(_rate_limited("Too many password attempts on this link (Retry-After)"))
+    responses.update(_rate_limited("Too many wrong passwords for this link in the last minute (Retry-After)"))
     return dict(sorted(responses.items()))
 
 
@@ -1109,7 +1109,7 @@ OPENAPI: dict[str, Any] = {
                         " recipient has no room (nothing of their quota is disclosed)",
                         "content": {"application/problem+json": {"schema": _ref("Problem")}},
                     },
-                    **_rate_limited("Too many uploads or password attempts in the last minute (Retry-After)"),
+                    **_rate_limited("Too many uploads, or wrong passwords, in the last minute (Retry-After)"),
                 },
             }
         },

@@ -171,7 +171,12 @@ async def complete_upload(ctx: RequestContext, upload_id: str) -> Response:
     if missing:
         raise Problem(409, f"{len(missing)} part(s) are missing", extra={"parts_missing": missing})
     marker_expires = iso_from_epoch(int(time.time()) + quota.REQUEST_LEASE_SECONDS)
-    if not await ctx.services.uploads.claim_for_completion(upload_id, ctx.user_id, now_iso(), marker_expires):
+    try:
+        claimed = await ctx.services.uploads.claim_for_completion(upload_id, ctx.user_id, now_iso(), marker_expires)
+    except Exception:
+        logger.exception("claiming upload %s for completion failed", upload_id)
+        raise unavailable("The metadata store") from None
+    if not claimed:
         raise Problem(404, "No such upload in progress")
     try:
         await ctx.services.storage.complete_multipart(

@@ -51,20 +51,26 @@ async def check_attempt(
     services: Any, owner: str, record_id: str, client: str, supplied: list[str], stored: str
 ) -> bool:
     """Whether one of the `supplied` readings of a password is the record's; 429 once the
-    client (or everyone) has guessed wrong too often this minute. A wrong guess is counted."""
+    client (or everyone) has guessed wrong too often this minute. Each reading counts as one
+    guess while it is checked, and stays counted if none was right."""
     limits = {f"{record_id}@{client}": WRONG_PER_CLIENT, record_id: WRONG_PER_RECORD}
+    attempt = secrets.token_hex(8)
     try:
-        blocked = await services.stats.password_blocked(owner, limits, ATTEMPT_WINDOW_MS)
+        admitted = await services.stats.begin_password_attempt(owner, attempt, limits, len(supplied), ATTEMPT_WINDOW_MS)
     except Exception:
         logger.exception("password attempts of %s could not be checked", record_id)
         raise unavailable("Password checks are") from None
-    if blocked:
+    if not admitted:
         raise Problem(429, "Too many wrong passwords; try again in a minute", headers={"retry-after": "60"})
+    right = False
     for candidate in supplied:
         if await verify_password(candidate, stored):
-            return True
-    try:
-        await services.stats.password_failed(owner, list(limits))
-    except Exception as error:
-        logger.warning("a wrong password for %s was not counted (%s)", record_id, error)
-    return False
+            right = True
+            break
+    if right:
+        try:
+            await services.stats.end_password_attempt(owner, attempt, True)
+        except Exception as error:
+            # It stays counted as a wrong one for a minute: stricter, never looser.
+            logger.warning("a right password for %s was not given back (%s)", record_id, error)
+    return right

@@ -93,11 +93,14 @@ class UserStatsClient:
         received = _py(await self._stub(user_id).files_received(request_ids))
         return {key: int(value) for key, value in dict(received).items()}
 
-    async def password_blocked(self, user_id: str, limits: dict[str, int], window_ms: int) -> bool:
-        return bool(await self._stub(user_id).password_blocked(list(limits), list(limits.values()), window_ms))
+    async def begin_password_attempt(
+        self, user_id: str, attempt: str, limits: dict[str, int], tries: int, window_ms: int
+    ) -> bool:
+        stub = self._stub(user_id)
+        return bool(await stub.begin_password_attempt(attempt, list(limits), list(limits.values()), tries, window_ms))
 
-    async def password_failed(self, user_id: str, keys: list[str]) -> None:
-        await self._stub(user_id).password_failed(keys)
+    async def end_password_attempt(self, user_id: str, attempt: str, right: bool) -> None:
+        await self._stub(user_id).end_password_attempt(attempt, right)
 
     async def charge_ai(
         self, user_id: str, key: str, calls: int, day: str, defaults: QuotaDefaults, pool: str = "own"

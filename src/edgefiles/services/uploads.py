@@ -106,10 +106,13 @@ class UploadRecords:
                     "UPDATE uploads SET status = 'completed', updated_at = ?"
                     " WHERE id = ? AND user_id = ? AND status = 'open' RETURNING id"
                 ).bind(now, upload_id, user_id),
+                # Only if the update above claimed it (its updated_at is this claim's): a losing
+                # claim must not bring a marker back for an upload that is already a file.
                 self._db.prepare(
                     "INSERT OR REPLACE INTO upload_reservations (id, user_id, size_bytes, expires_at)"
                     " SELECT id, user_id, size_bytes, ? FROM uploads WHERE id = ? AND status = 'completed'"
-                ).bind(marker_expires, upload_id),
+                    " AND updated_at = ?"
+                ).bind(marker_expires, upload_id, now),
             ]
         )
         return bool(claimed.results)
