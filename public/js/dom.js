@@ -48,7 +48,7 @@ export function labelled(id, text, control, ...extra) {
 }
 
 export function statusBadge(status) {
-  return h("span", { class: `badge ${status}`, dataset: { status } }, status);
+  return h("span", { class: `badge ${status}`, dataset: { status } }, status.replaceAll("_", " "));
 }
 
 export function announce(message) {

@@ -292,7 +292,8 @@ export function renderDetail(main, fileId, { limits, onError }) {
           link.password_protected ? h("span", { class: "tag" }, "password") : null,
         ),
         h("p", { class: "hint record-facts" }, facts.join(" · ")),
-        h("div", { class: "row link-actions" }, field, copy, link.state === "active" ? revoke : null),
+        // Any link not yet revoked can be: one of a trashed file would serve again once restored.
+        h("div", { class: "row link-actions" }, field, copy, link.state !== "revoked" ? revoke : null),
       );
     }
 
