@@ -292,8 +292,8 @@ export function renderDetail(main, fileId, { limits, onError }) {
           link.password_protected ? h("span", { class: "tag" }, "password") : null,
         ),
         h("p", { class: "hint record-facts" }, facts.join(" · ")),
-        // Any link not yet revoked can be: one of a trashed file would serve again once restored.
-        h("div", { class: "row link-actions" }, field, copy, link.state !== "revoked" ? revoke : null),
+        // Revocable while it could still serve: one of a trashed file would, once the file is restored.
+        h("div", { class: "row link-actions" }, field, copy, ["active", "file_trashed"].includes(link.state) ? revoke : null),
       );
     }
 
