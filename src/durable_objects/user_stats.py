@@ -187,6 +187,13 @@ class UserStats(DurableObject):
     def file_restored(self, view: dict[str, Any]) -> int:
         return self._publish("file.restored", file=dict(view))
 
+    def files_updated(self, views: list[dict[str, Any]]) -> int:
+        """file_updated for several files (the consumer's finished files of one batch)."""
+        seq = 0
+        for view in views:
+            seq = self._publish("file.updated", file=dict(view))
+        return seq
+
     def file_updated(self, view: dict[str, Any]) -> int:
         """Publishes a file's new state (`file.updated`: its status, with the analysis or the
         error); answers the event's sequence number."""
@@ -383,6 +390,25 @@ class UserStats(DurableObject):
 
     def end_password_attempt(self, attempt: str, right: bool) -> None:
         self._ledger.end_password_attempt(attempt, right)
+
+    def charge_ai_many(
+        self,
+        keys: list[str],
+        calls: list[int],
+        pools: list[str],
+        day: str,
+        max_bytes: int,
+        max_files: int,
+        ai_daily_calls: int,
+    ) -> list[bool]:
+        """charge_ai for several works in one transaction (the consumer's files of one batch)."""
+        defaults = _defaults(max_bytes, max_files, ai_daily_calls)
+        items = list(zip([str(k) for k in keys], [int(c) for c in calls], [str(p) for p in pools], strict=True))
+
+        def charge() -> list[bool]:
+            return [bool(self._ledger.charge_ai(key, n, day, defaults, pool)["ok"]) for key, n, pool in items]
+
+        return self._storage.transactionSync(charge)
 
     def charge_ai(
         self, key: str, calls: int, day: str, pool: str, max_bytes: int, max_files: int, ai_daily_calls: int

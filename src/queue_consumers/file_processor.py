@@ -68,19 +68,30 @@ class FileProcessor:
     async def process_batch(self, batch: Any) -> None:
         work = BatchWork()
         dead_letters = batch.queue == self.dead_letter_queue
-
-        async def handle(message: Any) -> None:
+        jobs = []
+        for message in batch.messages:
             body = message.body
             if not isinstance(body, dict) or body.get("type") != FILE_UPLOADED:
                 logger.warning("dropping message %s: not a %s job", message.id, FILE_UPLOADED)
                 work.acks.append(message)
-            elif dead_letters:
-                await self._dead_letter(message, body, work)
             else:
-                await self._process(message, body, work)
-
-        # Messages are independent files: their reads and AI calls overlap.
-        await asyncio.gather(*(handle(message) for message in batch.messages))
+                jobs.append((message, body))
+        if dead_letters:
+            await asyncio.gather(*(self._dead_letter(message, body, work) for message, body in jobs))
+        else:
+            # The files first, then each owner's AI budget once for all their files in the batch
+            # (one call to their object, not one per file), then the analyses, which overlap.
+            files = await asyncio.gather(*(self.records.get_held(b["user_id"], b["file_id"]) for _, b in jobs))
+            pending = []
+            for (message, _), file in zip(jobs, files, strict=True):
+                if file is None or file["status"] != "pending":
+                    work.acks.append(message)  # deleted, or finished by an earlier delivery
+                else:
+                    pending.append((message, file))
+            allowed = await self._charge_budgets([file for _, file in pending])
+            await asyncio.gather(
+                *(self._process(message, file, file["id"] in allowed, work) for message, file in pending)
+            )
         try:
             await Database(self.env.DB).batch(work.statements)
         except Exception:
@@ -93,25 +104,37 @@ class FileProcessor:
             message.retry(delaySeconds=delay)
         await self._publish(work.updates)
 
-    async def _publish(self, updates: list[tuple[str, dict[str, Any]]]) -> None:
-        """One RPC per finished file to its owner's object (file.updated). The work is already
-        written and acknowledged: a failed notification is logged and changes nothing."""
-        results = await asyncio.gather(
-            *(self.stats.file_updated(user_id, view) for user_id, view in updates), return_exceptions=True
+    async def _charge_budgets(self, files: list[dict[str, Any]]) -> set[str]:
+        """The ids of the files whose AI calls today's budgets allow (and are now charged): one
+        call per owner. A file that needs no AI call is always allowed."""
+        owners: dict[str, list[dict[str, Any]]] = {}
+        for file in files:
+            if ai_calls(file):
+                owners.setdefault(file["user_id"], []).append(file)
+        allowed = {file["id"] for file in files if not ai_calls(file)}
+        granted = await asyncio.gather(
+            *(ai_budget.charge_files(self.services, user_id, owned) for user_id, owned in owners.items())
         )
-        for (_, view), result in zip(updates, results, strict=True):
-            if isinstance(result, BaseException):
-                logger.warning("file %s: publishing its new status failed (%s)", view["id"], result)
+        for ids in granted:
+            allowed |= ids
+        return allowed
 
-    async def _process(self, message: Any, body: dict[str, Any], work: BatchWork) -> None:
-        file = await self.records.get_held(body["user_id"], body["file_id"])
-        if file is None or file["status"] != "pending":
-            work.acks.append(message)  # deleted, or finished by an earlier delivery
-            return
-        calls = ai_calls(file)
-        strangers = file.get("file_request_id") is not None
-        key = f"file:{file['id']}"
-        if calls and not await ai_budget.charge(self.services, file["user_id"], key, calls, strangers=strangers):
+    async def _publish(self, updates: list[tuple[str, dict[str, Any]]]) -> None:
+        """One RPC per owner to their object (file.updated for each of their finished files). The
+        work is already written and acknowledged: a failed notification is logged and changes
+        nothing."""
+        by_owner: dict[str, list[dict[str, Any]]] = {}
+        for user_id, view in updates:
+            by_owner.setdefault(user_id, []).append(view)
+        results = await asyncio.gather(
+            *(self.stats.files_updated(user_id, views) for user_id, views in by_owner.items()), return_exceptions=True
+        )
+        for (user_id, views), result in zip(by_owner.items(), results, strict=True):
+            if isinstance(result, BaseException):
+                logger.warning("publishing %d new status(es) to %s failed (%s)", len(views), user_id, result)
+
+    async def _process(self, message: Any, file: dict[str, Any], budget_allows: bool, work: BatchWork) -> None:
+        if not budget_allows:
             analysis = {"kind": "none", "skipped": "the owner's daily budget of AI calls was used up"}
             logger.info("file %s stored without analysis: its owner's AI budget is used up", file["id"])
             work.statements += self.records.completed(file, analysis, None, [], now_iso())

@@ -82,7 +82,7 @@ SITES = [
     Site("multipart/stats-rpc", "USER_STATS.record_upload", do_multipart),
     Site("consumer/d1-read", "DB.first"),
     Site("consumer/r2-read", "STORAGE.get"),
-    Site("consumer/ai-budget", "USER_STATS.charge_ai"),
+    Site("consumer/ai-budget", "USER_STATS.charge_ai_many"),
     Site("consumer/ai", "AI.run"),
     Site("consumer/d1-batch", "DB.batch"),
 ]

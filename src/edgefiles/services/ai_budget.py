@@ -4,8 +4,10 @@ and the queue consumer's analysis. The day is UTC."""
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from edgefiles.domain.problems import Problem
+from edgefiles.services.analysis import ai_calls
 from edgefiles.services.container import Services
 
 logger = logging.getLogger(__name__)
@@ -43,3 +45,18 @@ async def charge_request(services: Services, user_id: str, key: str, calls: int 
             "Your daily budget of AI calls is used up; it renews at midnight UTC",
             headers={"retry-after": str(seconds_to_midnight())},
         )
+
+
+async def charge_files(services: Services, user_id: str, files: list[dict[str, Any]]) -> set[str]:
+    """Charges one owner's files of a queue batch in one call (each keyed by its file, in the
+    pool of whoever sent it); the ids of those the budget allows. When the owner's object cannot
+    be reached every file is allowed, as `charge` does."""
+    items = [
+        (f"file:{file['id']}", ai_calls(file), "requests" if file.get("file_request_id") else "own") for file in files
+    ]
+    try:
+        granted = await services.stats.charge_ai_many(user_id, items, today(), services.settings.quota)
+    except Exception as error:
+        logger.warning("AI budget of %s not checked (%s); allowing", user_id, error)
+        return {file["id"] for file in files}
+    return {file["id"] for file, ok in zip(files, granted, strict=True) if ok}

@@ -102,6 +102,17 @@ class UserStatsClient:
     async def end_password_attempt(self, user_id: str, attempt: str, right: bool) -> None:
         await self._stub(user_id).end_password_attempt(attempt, right)
 
+    async def charge_ai_many(
+        self, user_id: str, items: list[tuple[str, int, str]], day: str, defaults: QuotaDefaults
+    ) -> list[bool]:
+        """Charges several works at once: (key, calls, pool) each; whether each was allowed."""
+        keys, calls, pools = ([item[i] for item in items] for i in range(3))
+        answer = _py(await self._stub(user_id).charge_ai_many(keys, calls, pools, day, *defaults.args()))
+        return [bool(ok) for ok in answer]
+
+    async def files_updated(self, user_id: str, views: list[dict[str, Any]]) -> None:
+        await self._stub(user_id).files_updated(views)
+
     async def charge_ai(
         self, user_id: str, key: str, calls: int, day: str, defaults: QuotaDefaults, pool: str = "own"
     ) -> dict[str, Any]:
