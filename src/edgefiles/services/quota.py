@@ -85,9 +85,9 @@ async def reserve(
         return_exceptions=True,
     )
     if isinstance(answer, BaseException):
+        # The object may have reserved before the call failed: the marker stays, and the
+        # reconciler releases whatever it names once its lease is over (a no-op if nothing).
         logger.error("quota reservation for %s failed: %s", user_id, answer)
-        if not isinstance(marker, BaseException):
-            await _forget_marker(services, reservation_id)
         raise unavailable("Quota accounting")
     if isinstance(marker, BaseException):
         logger.error("reservation marker %s failed: %s", reservation_id, marker)
