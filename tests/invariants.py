@@ -5,6 +5,7 @@ import json
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 
@@ -60,10 +61,23 @@ def owner(key: str) -> str:
     return parts[2] if parts[0] == "objects" else parts[1]
 
 
-def reconciler_behind(state: Path) -> list[str]:
+# The retention a test runtime keeps trash for (wrangler.toml TRASH_RETENTION_DAYS).
+TRASH_RETENTION = timedelta(days=30)
+
+
+def reconciler_behind(state: Path, now: datetime | None = None) -> list[str]:
     """The reconciler steps whose cursors have not reached the newest row they walk (each run
-    does a bounded amount, so a backlog takes several runs)."""
+    does a bounded amount, so a backlog takes several runs), and, as of `now` (the runs' time),
+    those with work due: reservation markers past their lease, trash past its retention."""
+    now = now or datetime.now(UTC)
+    due = now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    expired = (now - TRASH_RETENTION).astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     with closing(database(state, "d1")) as d1:
+        markers = d1.execute("SELECT COUNT(*) FROM upload_reservations WHERE expires_at <= ?", (due,)).fetchone()[0]
+        old_trash = d1.execute(
+            "SELECT COUNT(*) FROM files WHERE deleted_at IS NULL AND trashed_at IS NOT NULL AND trashed_at < ?",
+            (expired,),
+        ).fetchone()[0]
         cursors = {step: json.loads(value) for step, value in d1.execute("SELECT step, cursor FROM reconciler_cursors")}
         newest_change = d1.execute(
             "SELECT updated_at, id FROM files ORDER BY updated_at DESC, id DESC LIMIT 1"
@@ -83,6 +97,10 @@ def reconciler_behind(state: Path) -> list[str]:
         behind.append("purge")
     if pending[0]:
         behind.append("pending")
+    if markers:
+        behind.append("reservations")
+    if old_trash:
+        behind.append("trash")
     return behind
 
 

@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -174,14 +175,16 @@ class Runtime:
 
     def reconcile_until_caught_up(self, at_ms: int | None = None, runs: int = 300) -> int:
         """Runs the cron handler (as of `at_ms`) until the reconciler's stats and purge cursors
-        have reached the newest rows: each run does a fixed budget of work, so a backlog left by
-        earlier tests takes several. Returns how many runs it took."""
+        have reached the newest rows, and no reservation or trash is due as of then: each run
+        does a fixed budget of work, so a backlog left by earlier tests takes several. Returns how
+        many runs it took."""
         from invariants import reconciler_behind
 
         for run in range(1, runs + 1):
             params = {} if at_ms is None else {"time": str(at_ms)}
             self.client.get("/__scheduled", params=params).raise_for_status()
-            if not {"stats", "purge"} & set(reconciler_behind(self.persist_to)):
+            as_of = None if at_ms is None else datetime.fromtimestamp(at_ms / 1000, UTC)
+            if not {"stats", "purge", "reservations", "trash"} & set(reconciler_behind(self.persist_to, as_of)):
                 return run
         raise AssertionError(f"the reconciler was still behind after {runs} runs")
 
