@@ -36,6 +36,24 @@ class Database:
             statement = _prepared[sql] = self._db.prepare(sql)
         return statement
 
+    async def keyset_page(
+        self,
+        select: str,
+        where: str,
+        params: list[Any],
+        order: tuple[str, str],
+        after: tuple[str, str] | None,
+        limit: int,
+    ) -> list[Any]:
+        """Rows of `select` + `where` (params bound in order), newest first by `order` (the sort
+        column and the id column), after `after` (the previous page's last (sort key, id))."""
+        sort, key = order
+        if after is not None:
+            where += f" AND ({sort}, {key}) < (?, ?)"
+            params = [*params, after[0], after[1]]
+        statement = self.prepare(select + where + f" ORDER BY {sort} DESC, {key} DESC LIMIT ?")
+        return (await statement.bind(*params, limit).all()).results
+
     async def batch(self, statements: list[Any]) -> list[Any]:
         """Runs the statements in one transaction: all of them or none."""
         return await self._db.batch(statements) if statements else []

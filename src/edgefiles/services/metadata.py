@@ -79,23 +79,14 @@ class FileRecords:
         if file_request_id is not None:
             where += " AND file_request_id = ?"
             params.append(file_request_id)
-        if after is not None:
-            where += " AND (created_at, id) < (?, ?)"
-            params += [after[0], after[1]]
-        statement = self._db.prepare(_SELECT + where + " ORDER BY created_at DESC, id DESC LIMIT ?")
-        result = await statement.bind(*params, limit).all()
-        return [_decode(row) for row in result.results]
+        rows = await self._db.keyset_page(_SELECT, where, params, ("created_at", "id"), after, limit)
+        return [_decode(row) for row in rows]
 
     async def trash_page(self, user_id: str, limit: int, after: tuple[str, str] | None) -> list[dict[str, Any]]:
         """The user's trash, most recently trashed first; `after` is (trashed_at, id)."""
         where = " WHERE user_id = ? AND deleted_at IS NULL AND trashed_at IS NOT NULL"
-        params: list[Any] = [user_id]
-        if after is not None:
-            where += " AND (trashed_at, id) < (?, ?)"
-            params += [after[0], after[1]]
-        statement = self._db.prepare(_SELECT + where + " ORDER BY trashed_at DESC, id DESC LIMIT ?")
-        result = await statement.bind(*params, limit).all()
-        return [_decode(row) for row in result.results]
+        rows = await self._db.keyset_page(_SELECT, where, [user_id], ("trashed_at", "id"), after, limit)
+        return [_decode(row) for row in rows]
 
     async def trash(self, user_id: str, file_id: str, now: str) -> dict[str, Any] | None:
         """Moves a listed file to the trash; the row as it was, or None."""

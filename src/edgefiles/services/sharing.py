@@ -54,15 +54,8 @@ class ShareLinks:
         if file_id is not None:
             where += " AND l.file_id = ?"
             params.append(file_id)
-        if after is not None:
-            where += " AND (l.created_at, l.id) < (?, ?)"
-            params += [after[0], after[1]]
-        result = (
-            await self._db.prepare(_LINK + where + " ORDER BY l.created_at DESC, l.id DESC LIMIT ?")
-            .bind(*params, limit)
-            .all()
-        )
-        return [dict(row) for row in result.results]
+        rows = await self._db.keyset_page(_LINK, where, params, ("l.created_at", "l.id"), after, limit)
+        return [dict(row) for row in rows]
 
     def revoke(self, user_id: str, link_id: str, now: str) -> Any:
         return self._db.prepare(
@@ -95,16 +88,8 @@ class FileRequests:
 
     async def page(self, user_id: str, limit: int, after: tuple[str, str] | None) -> list[dict[str, Any]]:
         where = " WHERE user_id = ? AND revoked_at IS NULL"
-        params: list[Any] = [user_id]
-        if after is not None:
-            where += " AND (created_at, id) < (?, ?)"
-            params += [after[0], after[1]]
-        result = (
-            await self._db.prepare(_REQUEST + where + " ORDER BY created_at DESC, id DESC LIMIT ?")
-            .bind(*params, limit)
-            .all()
-        )
-        return [_request(row) for row in result.results]
+        rows = await self._db.keyset_page(_REQUEST, where, [user_id], ("created_at", "id"), after, limit)
+        return [_request(row) for row in rows]
 
     def revoke(self, user_id: str, request_id: str, now: str) -> Any:
         return self._db.prepare(
