@@ -1,5 +1,6 @@
 // WebCrypto as workerd limits it. workerd refuses PBKDF2 with more than 100,000 iterations
-// (src/workerd/api/crypto/pbkdf2.c++: "Pbkdf2 failed: iteration counts above 100000 are not
+// (src/workerd/api/crypto/pbkdf2.c++ -> checkPbkdfLimits in impl.c++; standalone workerd lifts the
+// limit, Cloudflare's keeps 100,000: "Pbkdf2 failed: iteration counts above 100000 are not
 // supported (requested N)."), where Node derives any count: without this a Worker that hashes
 // passwords with more would pass here and fail every call in production. And workerd derives on
 // the isolate's thread, so the time is the Worker's CPU; Node derives in its thread pool, where

@@ -1,4 +1,4 @@
-// WebCrypto as workerd limits it (runtime/lib/webcrypto.mjs; workerd src/workerd/api/crypto/pbkdf2.c++).
+// WebCrypto as workerd limits it (runtime/lib/webcrypto.mjs; workerd src/workerd/api/crypto/pbkdf2.c++ and impl.c++ checkPbkdfLimits).
 import assert from "node:assert/strict";
 import { webcrypto } from "node:crypto";
 import { test } from "node:test";
