@@ -5,6 +5,7 @@ import hashlib
 import pytest
 
 from api_client import MAX_FILE_SIZE, UserFactory, calls, upload
+from invariants import Snapshot
 from runtime_harness import Runtime, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -157,6 +158,9 @@ def test_failed_r2_put_stores_nothing_and_is_503(edgefiles: Runtime, users: User
 
 def test_failed_d1_insert_deletes_the_object_and_is_503(edgefiles: Runtime, users: UserFactory) -> None:
     user = users.new()
+    # The fault is taken by the next DB.batch anywhere: the queue consumer writes its results
+    # with one, so it must have nothing left to write (no file of an earlier test pending).
+    wait_for(lambda: not Snapshot.read(edgefiles.persist_to).pending(), timeout=60, what="the consumer to be idle")
     with edgefiles.fault("DB.batch"):
         response = upload(user, "f.txt", b"rolled back")
     assert response.status_code == 503

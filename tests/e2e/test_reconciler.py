@@ -66,6 +66,8 @@ def cursor(runtime: Runtime, step: str) -> dict:
 
 def test_an_orphan_object_is_deleted_once_its_hour_is_over(runtime: Runtime, users: UserFactory) -> None:
     user = users.new()
+    # The next DB.batch anywhere takes the fault: the consumer must have nothing left to write.
+    wait_for(lambda: not Snapshot.read(runtime.persist_to).pending(), timeout=60, what="the consumer to be idle")
     with runtime.fault("DB.batch"), runtime.fault("STORAGE.delete"):
         failed = upload(user, "orphan.txt", b"row never written, clean-up failed too")
     assert failed.status_code == 503
