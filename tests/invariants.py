@@ -112,3 +112,11 @@ def vectors_of(state: Path, file_id: str) -> list[str]:
         applied = [row[0] for row in db.execute("SELECT id FROM vectors WHERE id LIKE ?", (f"{file_id}:%",))]
         pending = db.execute("SELECT COUNT(*) FROM mutations").fetchone()[0]
     return applied if pending == 0 else [*applied, "<pending mutations>"]
+
+
+def consumer_idle(state: Path) -> bool:
+    """No live file waits for the queue consumer (whose results are written with a DB.batch)."""
+    with closing(database(state, "d1")) as d1:
+        return (
+            d1.execute("SELECT COUNT(*) FROM files WHERE status = 'pending' AND deleted_at IS NULL").fetchone()[0] == 0
+        )

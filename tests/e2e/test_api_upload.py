@@ -5,7 +5,7 @@ import hashlib
 import pytest
 
 from api_client import MAX_FILE_SIZE, UserFactory, calls, upload
-from invariants import Snapshot
+from invariants import consumer_idle
 from runtime_harness import Runtime, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -160,7 +160,7 @@ def test_failed_d1_insert_deletes_the_object_and_is_503(edgefiles: Runtime, user
     user = users.new()
     # The fault is taken by the next DB.batch anywhere: the queue consumer writes its results
     # with one, so it must have nothing left to write (no file of an earlier test pending).
-    wait_for(lambda: not Snapshot.read(edgefiles.persist_to).pending(), timeout=60, what="the consumer to be idle")
+    wait_for(lambda: consumer_idle(edgefiles.persist_to), timeout=60, what="the consumer to be idle")
     with edgefiles.fault("DB.batch"):
         response = upload(user, "f.txt", b"rolled back")
     assert response.status_code == 503

@@ -14,7 +14,7 @@ from contextlib import closing
 import pytest
 
 from api_client import ADMIN_TOKEN, SIGNING_KEY, UserFactory, settled, upload
-from invariants import Snapshot, database, owner, vectors_of
+from invariants import Snapshot, consumer_idle, database, owner, vectors_of
 from runtime_harness import ROOT, Runtime, running, wait_for
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -67,7 +67,7 @@ def cursor(runtime: Runtime, step: str) -> dict:
 def test_an_orphan_object_is_deleted_once_its_hour_is_over(runtime: Runtime, users: UserFactory) -> None:
     user = users.new()
     # The next DB.batch anywhere takes the fault: the consumer must have nothing left to write.
-    wait_for(lambda: not Snapshot.read(runtime.persist_to).pending(), timeout=60, what="the consumer to be idle")
+    wait_for(lambda: consumer_idle(runtime.persist_to), timeout=60, what="the consumer to be idle")
     with runtime.fault("DB.batch"), runtime.fault("STORAGE.delete"):
         failed = upload(user, "orphan.txt", b"row never written, clean-up failed too")
     assert failed.status_code == 503
