@@ -37,6 +37,7 @@ import {
 import { FixedLengthStream } from "./streams.mjs";
 import { installWebSocketGlobals } from "./websockets.mjs";
 import { limitWebCrypto } from "./webcrypto.mjs";
+import { installDigestStream } from "./digest-stream.mjs";
 
 export class StartupError extends Error {}
 
@@ -78,6 +79,7 @@ export async function startRuntime({
   globalThis.FixedLengthStream ??= FixedLengthStream;
   installWebSocketGlobals();
   limitWebCrypto();
+  installDigestStream();
 
   let queueHandler = async () => ({ decisions: [], error: "the Python Worker is not loaded yet" });
   // What the Worker prints, with bundle paths (/session/metadata/...) shown as project paths.

@@ -10,7 +10,21 @@ from typing import Any
 
 from workers import Response
 
-from edgefiles.api import admin, audit, events, file_requests, files, limits, links, search, stats, trash, uploads
+from edgefiles.api import (
+    admin,
+    audit,
+    events,
+    file_requests,
+    files,
+    folders,
+    limits,
+    links,
+    search,
+    stats,
+    trash,
+    tus,
+    uploads,
+)
 from edgefiles.api.auth import authenticate_admin, authenticate_user
 from edgefiles.api.context import RequestContext
 from edgefiles.api.openapi import OPENAPI
@@ -19,10 +33,13 @@ from edgefiles.api.routes import ROUTES
 from edgefiles.api.routing import ADMIN, PUBLIC, Router
 from edgefiles.domain.identifiers import check_path_parameters
 from edgefiles.domain.problems import Problem, internal_error
+from edgefiles.domain.tus import VERSION as TUS_VERSION
 from edgefiles.services.container import Services
 from edgefiles.services.database import SchemaOutOfDate
 
 logger = logging.getLogger(__name__)
+
+TUS_PATH = "/api/tus/"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}\Z")
 
 
@@ -41,11 +58,13 @@ def build_router() -> Router:
         "events": events,
         "file_requests": file_requests,
         "files": files,
+        "folders": folders,
         "limits": limits,
         "links": links,
         "search": search,
         "stats": stats,
         "trash": trash,
+        "tus": tus,
         "uploads": uploads,
     }
     router = Router()
@@ -94,6 +113,9 @@ async def handle_request(request: Any, env: Any, execution: Any = None) -> Respo
     response.js_object.headers.set("x-request-id", ctx.request_id)
     # No response of the API is meant to be sniffed into another type.
     response.js_object.headers.set("x-content-type-options", "nosniff")
+    if ctx.path.startswith(TUS_PATH):
+        # tus: every response says which protocol version it speaks, errors included.
+        response.js_object.headers.set("tus-resumable", TUS_VERSION)
     line = {
         "event": "request",
         "method": ctx.method,

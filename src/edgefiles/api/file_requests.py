@@ -17,13 +17,13 @@ from urllib.parse import unquote
 from workers import Response
 
 from edgefiles.api.context import RequestContext
-from edgefiles.api.files import declared_size, new_row, store_raw_upload
+from edgefiles.api.files import declared_size, live_folder, new_row, store_raw_upload
 from edgefiles.api.links import CLOCK_SKEW_SECONDS, _epoch, client_of, signing_key
 from edgefiles.api.pages import file_request_page, wants_html
 from edgefiles.api.paging import page_of, page_request
 from edgefiles.api.records import counts, create_with_audit, revoke_with_audit
 from edgefiles.api.responses import json_response
-from edgefiles.domain import passwords, sharing, validation
+from edgefiles.domain import passwords, sharing, tree_requests, validation
 from edgefiles.domain.clock import iso_from_epoch, now_iso
 from edgefiles.domain.problems import Problem
 from edgefiles.domain.signing import ExpiredToken, InvalidToken, claims, sign
@@ -51,6 +51,7 @@ def _view(request: dict[str, Any], received: int | None, key: bytes, now: int) -
         "max_file_size": request["max_file_size"],
         "allowed_types": request["allowed_types"],
         "files_received": received,
+        "folder_id": tree_requests.api_folder_id(request.get("folder_id") or ""),
         "files": f"/api/files?file_request_id={request['id']}",
         "state": sharing.link_state(
             revoked=request.get("revoked_at") is not None, expired=_epoch(request["expires_at"]) <= now, exhausted=full
@@ -67,9 +68,11 @@ async def create_request(ctx: RequestContext) -> Response:
         allowed=settings.allowed_types,
         max_file_size=settings.max_file_size,
     )
+    folder_id = await live_folder(ctx, spec.folder_id or None)
     now = int(time.time())
     request = {
         "id": secrets.token_urlsafe(16),
+        "folder_id": folder_id,
         "user_id": ctx.user_id,
         "label": spec.label,
         "password_hash": await hash_password(spec.password) if spec.password else None,
@@ -157,8 +160,18 @@ async def upload_to_request(ctx: RequestContext, token: str, filename: str) -> R
     name = validation.filename(unquote(filename))
     size = declared_size(ctx, request["max_file_size"])
     content_type = validation.content_type(ctx.header("content-type"), frozenset(request["allowed_types"]))
+    # Into the request's folder while it is live; if its owner deleted it, into the root (the
+    # sender cannot know, and should not learn, how the owner arranges their files).
+    folder_id = request["folder_id"]
+    if folder_id and await ctx.services.folders.get(request["user_id"], folder_id) is None:
+        folder_id = ""
     row = new_row(
-        request["user_id"], filename=name, content_type=content_type, size=size, file_request_id=request["id"]
+        request["user_id"],
+        filename=name,
+        content_type=content_type,
+        size=size,
+        file_request_id=request["id"],
+        folder_id=folder_id,
     )
     try:
         await store_raw_upload(ctx, row, request_max_files=request["max_files"])
@@ -173,10 +186,16 @@ async def upload_to_request(ctx: RequestContext, token: str, filename: str) -> R
             "link",
             "file_request.used",
             request["id"],
-            detail={"file_id": row["id"], "filename": name, "size_bytes": size},
+            detail={"file_id": row["id"], "filename": row["filename"], "size_bytes": size},
             request_id=ctx.request_id,
         )
     )
     return json_response(
-        {"filename": name, "content_type": content_type, "size_bytes": size, "received_at": row["created_at"]}, 201
+        {
+            "filename": row["filename"],
+            "content_type": content_type,
+            "size_bytes": size,
+            "received_at": row["created_at"],
+        },
+        201,
     )

@@ -15,7 +15,7 @@ from edgefiles.api.context import RequestContext
 from edgefiles.api.downloads import serve_file
 from edgefiles.api.paging import page_of, page_request
 from edgefiles.api.responses import empty_response, json_response
-from edgefiles.domain import validation
+from edgefiles.domain import tree_requests, validation
 from edgefiles.domain.clock import now_iso
 from edgefiles.domain.files import FINISHED_STATUSES, cache_key, object_key, parse_content_length
 from edgefiles.domain.models import ModelUnavailable
@@ -24,6 +24,7 @@ from edgefiles.domain.problems import Problem, not_found, unavailable
 from edgefiles.domain.sniff import SNIFF_BYTES, TEXT_TYPES, matches_content
 from edgefiles.services import quota
 from edgefiles.services.ai_budget import charge_request
+from edgefiles.services.folders import NameTaken, NoSuchFolder
 from edgefiles.services.ingest import register_file
 from edgefiles.services.streams import discard, head_of_blob, settle
 
@@ -55,6 +56,7 @@ def public_view(row: dict[str, Any], *, detail: bool = False) -> dict[str, Any]:
     if detail:
         view["ai_analysis"] = row.get("ai_analysis")
         view["updated_at"] = row.get("updated_at")
+    view["folder_id"] = tree_requests.api_folder_id(row.get("folder_id") or "")
     view["links"] = links(row["id"])
     return view
 
@@ -74,6 +76,7 @@ def new_row(owner: str, *, filename: str, content_type: str, size: int, **extra:
         "sha256": extra.get("sha256"),
         "description": extra.get("description"),
         "file_request_id": extra.get("file_request_id"),
+        "folder_id": extra.get("folder_id") or "",
     }
 
 
@@ -171,8 +174,15 @@ async def upload_raw(ctx: RequestContext, filename: str) -> Response:
     content_type = validation.content_type(ctx.header("content-type"), settings.allowed_types)
     description = validation.description(unquote(ctx.header("x-description") or "") or None)
     sha256 = validation.sha256_hex(ctx.header("x-checksum-sha256"))
+    folder_id = await live_folder(ctx, ctx.query.get("folder_id"))
     row = new_row(
-        ctx.user_id, filename=name, content_type=content_type, size=size, description=description, sha256=sha256
+        ctx.user_id,
+        filename=name,
+        content_type=content_type,
+        size=size,
+        description=description,
+        sha256=sha256,
+        folder_id=folder_id,
     )
     await store_raw_upload(ctx, row)
     return await created(ctx, row)
@@ -215,6 +225,10 @@ async def upload_form(ctx: RequestContext) -> Response:
     raw_description = _form_value(form, "description")
     if raw_description is not None and not isinstance(raw_description, str):
         raise Problem(400, "'description' must be a text part")
+    raw_folder = _form_value(form, "folder_id")
+    if raw_folder is not None and not isinstance(raw_folder, str):
+        raise Problem(400, "'folder_id' must be a text part")
+    folder_id = await live_folder(ctx, raw_folder)
     name = validation.filename(file.name)
     if file.size > settings.max_form_file_size:
         raise _form_too_large(settings, f"the file is {file.size} bytes")
@@ -223,7 +237,9 @@ async def upload_form(ctx: RequestContext) -> Response:
     description = validation.description(raw_description)
     if not matches_content(content_type, await head_of_blob(file, SNIFF_BYTES)):
         raise content_mismatch(content_type)
-    row = new_row(ctx.user_id, filename=name, content_type=content_type, size=size, description=description)
+    row = new_row(
+        ctx.user_id, filename=name, content_type=content_type, size=size, description=description, folder_id=folder_id
+    )
     await quota.reserve(ctx.services, ctx.user_id, reservation_id=row["id"], file_id=row["id"], size=size)
     try:
         await _store_object(ctx, row, file.js_object)
@@ -232,6 +248,40 @@ async def upload_form(ctx: RequestContext) -> Response:
         raise
     await register_file(ctx.services, row, public_view(row), reservation_id=row["id"])
     return await created(ctx, row)
+
+
+async def live_folder(ctx: RequestContext, raw: str | None, field: str = "folder_id") -> str:
+    """The stored id of the folder an upload names (the root when it names none): 409 when it
+    is not one of the user's live folders. D1 checks again when the row is written."""
+    folder_id = tree_requests.folder_id(raw, field)
+    if folder_id and await ctx.services.folders.get(ctx.user_id, folder_id) is None:
+        raise Problem(409, f"'{field}' is not one of your folders (it may have been deleted)")
+    return folder_id
+
+
+async def update_file(ctx: RequestContext, file_id: str) -> Response:
+    """Renames and/or moves a file: its row only (R2 key, links and analysis stay)."""
+    row = await _owned(ctx, file_id)  # first: someone else's file looks missing, whatever the body
+    change = tree_requests.change(
+        validation.parse_json_object(await ctx.json_body()), name_field="filename", parent_field="folder_id"
+    )
+    name = change.name if change.name is not None else row["filename"]
+    folder_id = change.parent_id if change.parent_id is not None else row["folder_id"]
+    try:
+        moved = await ctx.services.records.move(ctx.user_id, file_id, filename=name, folder_id=folder_id, now=now_iso())
+    except NameTaken:
+        raise Problem(409, f"'{name}' is already taken in that folder") from None
+    except NoSuchFolder:
+        raise Problem(409, "'folder_id' is not one of your folders (it may have been deleted)") from None
+    if not moved:
+        raise not_found()
+    key = cache_key(ctx.user_id, file_id)
+    try:
+        await ctx.services.cache.delete(key)
+    except Exception as error:
+        logger.warning("rename of %s: cache delete failed (%s)", file_id, error)
+    ctx.after_response(forget_again(ctx.services.cache, key))
+    return json_response(public_view(await _owned(ctx, file_id), detail=True))
 
 
 async def _owned(ctx: RequestContext, file_id: str) -> dict[str, Any]:

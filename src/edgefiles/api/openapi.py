@@ -154,7 +154,30 @@ _FILE = {
 }
 _FILE_ID = {"name": "file_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _UPLOAD_ID = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_TUS_BODY = "application/offset+octet-stream"
+_DECIMAL_HEADER = {"type": "string", "pattern": "^[0-9]{1,16}$"}
+_TUS_RESUMABLE = {"name": "Tus-Resumable", "in": "header", "required": True, "schema": {"enum": ["1.0.0"]}}
+_TUS_PROGRESS = {
+    "Upload-Offset": {"description": "Bytes received", "schema": {"type": "integer"}},
+    "Upload-Expires": {"description": "Until when it may be resumed", "schema": {"type": "string"}},
+}
+_TUS_CAPABILITIES = {
+    name: {"schema": {"type": "string"}}
+    for name in ("Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm")
+}
 _AUTH_PROBLEMS = (400, 401, 404, 405, 503)
+_FOLDER_REF = {
+    "type": ["string", "null"],
+    "description": 'A folder id; null or "root" for the root',
+}
+_FOLDER_ID = {
+    "name": "folder_id",
+    "in": "path",
+    "required": True,
+    "description": "A folder id, or `root`",
+    "schema": {"type": "string"},
+}
+_NAME = {"type": "string", "minLength": 1, "maxLength": 255, "description": "One name: no '/', '\\', '.' or '..'"}
 _CONTENT_HEADERS = [
     {"name": "Range", "in": "header", "required": False, "schema": {"type": "string"}},
     {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}},
@@ -233,6 +256,7 @@ OPENAPI: dict[str, Any] = {
                         "type": ["string", "null"],
                         "description": "The file request it arrived through; null when its owner uploaded it",
                     },
+                    "folder_id": {"type": ["string", "null"], "description": "Its folder; null for the root"},
                     "links": _ref("Links"),
                 },
             },
@@ -252,6 +276,64 @@ OPENAPI: dict[str, Any] = {
                     "content_type": {"type": "string"},
                     "size": {"type": "integer", "minimum": 1},
                     "description": {"type": "string"},
+                    "folder_id": _FOLDER_REF,
+                },
+            },
+            "Folder": {
+                "type": "object",
+                "required": ["id", "name", "parent_id", "created_at", "updated_at", "links"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "parent_id": {"type": ["string", "null"], "description": "null: in the root"},
+                    "created_at": {"type": "string"},
+                    "updated_at": {"type": "string"},
+                    "links": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+            },
+            "FolderWithPath": {
+                "allOf": [_ref("Folder")],
+                "required": ["path"],
+                "properties": {
+                    "path": {
+                        "type": "array",
+                        "description": "The folders from the top down to this one (breadcrumbs); [] for the root",
+                        "items": {
+                            "type": "object",
+                            "required": ["id", "name"],
+                            "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+                        },
+                    }
+                },
+            },
+            "Entries": {
+                "type": "object",
+                "required": ["items", "next_cursor"],
+                "properties": {
+                    "items": {
+                        "type": "array",
+                        "description": "Folders first, then files, each by name",
+                        "items": {
+                            "type": "object",
+                            "required": ["kind"],
+                            "properties": {"kind": {"enum": ["folder", "file"]}},
+                            "oneOf": [_ref("Folder"), _ref("File")],
+                        },
+                    },
+                    "next_cursor": {"type": ["string", "null"]},
+                },
+            },
+            "TrashedFolder": {
+                "allOf": [_ref("Folder")],
+                "required": ["trashed_at", "purge_after"],
+                "properties": {"trashed_at": {"type": "string"}, "purge_after": {"type": "string"}},
+            },
+            "TrashedFolderList": {
+                "type": "object",
+                "required": ["items", "next_cursor"],
+                "properties": {
+                    "items": {"type": "array", "items": _ref("TrashedFolder")},
+                    "next_cursor": {"type": ["string", "null"]},
                 },
             },
             "UploadPlan": {
@@ -668,6 +750,7 @@ OPENAPI: dict[str, Any] = {
                                 "properties": {
                                     "file": {"type": "string", "format": "binary"},
                                     "description": {"type": "string"},
+                                    "folder_id": {"type": "string", "description": "The folder to put it in"},
                                 },
                             }
                         }
@@ -675,7 +758,7 @@ OPENAPI: dict[str, Any] = {
                 },
                 "responses": {
                     "201": _json(_ref("File"), "Stored"),
-                    **_problems(400, 401, 411, 415, 503),
+                    **_problems(400, 401, 409, 411, 415, 503),
                     **_quota_problems(),
                     **_UPLOAD_RATE_LIMITED,
                 },
@@ -688,6 +771,13 @@ OPENAPI: dict[str, Any] = {
                     _FILE,
                     {"name": "X-Description", "in": "header", "schema": {"type": "string"}},
                     {"name": "X-Checksum-SHA256", "in": "header", "schema": {"type": "string"}},
+                    {
+                        "name": "folder_id",
+                        "in": "query",
+                        "description": "The folder to put it in (the root without one); a name taken there"
+                        " is numbered: `q3 (2).pdf`",
+                        "schema": {"type": "string"},
+                    },
                 ],
                 "requestBody": {
                     "required": True,
@@ -695,10 +785,28 @@ OPENAPI: dict[str, Any] = {
                 },
                 "responses": {
                     "201": _json(_ref("File"), "Stored"),
-                    **_problems(400, 401, 411, 415, 503),
+                    **_problems(400, 401, 409, 411, 415, 503),
                     **_quota_problems(),
                     **_UPLOAD_RATE_LIMITED,
                 },
+            },
+            "patch": {
+                "summary": "Rename a file and/or move it to another folder (its bytes stay where they are)",
+                "parameters": [_FILE],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "minProperties": 1,
+                                "properties": {"filename": _NAME, "folder_id": _FOLDER_REF},
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": _json(_ref("File"), "The file"), **_problems(*_AUTH_PROBLEMS, 409, 413)},
             },
             "get": {
                 "summary": "A file's metadata",
@@ -887,6 +995,79 @@ OPENAPI: dict[str, Any] = {
                 "responses": {"204": {"description": "Revoked"}, **_problems(401, 404, 503)},
             }
         },
+        "/api/folders": {
+            "post": {
+                "summary": "Create a folder",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["name"],
+                                "properties": {"name": _NAME, "parent_id": _FOLDER_REF},
+                            }
+                        }
+                    },
+                },
+                "responses": {"201": _json(_ref("Folder"), "Created"), **_problems(400, 401, 409, 413, 503)},
+            }
+        },
+        "/api/folders/{folder_id}": {
+            "get": {
+                "summary": "A folder, with the path to it",
+                "parameters": [_FOLDER_ID],
+                "responses": {"200": _json(_ref("FolderWithPath"), "The folder"), **_problems(*_AUTH_PROBLEMS)},
+            },
+            "patch": {
+                "summary": "Rename a folder and/or move it into another",
+                "parameters": [_FOLDER_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "minProperties": 1,
+                                "properties": {"name": _NAME, "parent_id": _FOLDER_REF},
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": _json(_ref("Folder"), "The folder"), **_problems(*_AUTH_PROBLEMS, 409, 413)},
+            },
+            "delete": {
+                "summary": "Move a folder and everything in it to the trash",
+                "parameters": [_FOLDER_ID],
+                "responses": {"204": {"description": "Moved to the trash"}, **_problems(*_AUTH_PROBLEMS)},
+            },
+        },
+        "/api/folders/{folder_id}/entries": {
+            "get": {
+                "summary": "A folder's folders and files, by name",
+                "parameters": [_FOLDER_ID, *_PAGE],
+                "responses": {"200": _json(_ref("Entries"), "A page of entries"), **_problems(*_AUTH_PROBLEMS)},
+            }
+        },
+        "/api/trash/folders": {
+            "get": {
+                "summary": "The folders the caller deleted, most recent first",
+                "parameters": _PAGE,
+                "responses": {
+                    "200": _json(_ref("TrashedFolderList"), "A page of trashed folders"),
+                    **_problems(400, 401, 503),
+                },
+            }
+        },
+        "/api/trash/folders/{folder_id}/restore": {
+            "post": {
+                "summary": "Bring back a deleted folder with everything its deletion took",
+                "parameters": [_FOLDER_ID],
+                "responses": {"200": _json(_ref("Folder"), "The restored folder"), **_problems(*_AUTH_PROBLEMS, 409)},
+            }
+        },
         "/api/trash": {
             "get": {
                 "summary": "The caller's trash, most recently deleted first",
@@ -918,6 +1099,91 @@ OPENAPI: dict[str, Any] = {
                 "parameters": _AUDIT_PAGE,
                 "responses": {"200": _json(_ref("AuditPage"), "A page of events"), **_problems(400, 401, 503)},
             }
+        },
+        "/api/tus/": {
+            "options": {
+                "summary": "tus 1.0: the protocol's version, extensions and limits",
+                "security": [],
+                "responses": {"204": {"description": "Capabilities", "headers": _TUS_CAPABILITIES}},
+            },
+            "post": {
+                "summary": "tus creation (and creation-with-upload): begin a resumable upload",
+                "parameters": [
+                    _TUS_RESUMABLE,
+                    {"name": "Upload-Length", "in": "header", "required": True, "schema": _DECIMAL_HEADER},
+                    {
+                        "name": "Upload-Metadata",
+                        "in": "header",
+                        "description": "`key base64value` pairs: filename (or name), filetype (or type),"
+                        " folder_id, description",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "requestBody": {
+                    "required": False,
+                    "content": {_TUS_BODY: {"schema": {"type": "string", "format": "binary"}}},
+                },
+                "responses": {
+                    "201": {"description": "Created; Location names the upload", "headers": _TUS_PROGRESS},
+                    **_problems(400, 401, 409, 412, 415, 503),
+                    **_quota_problems(),
+                    **_UPLOAD_RATE_LIMITED,
+                },
+            },
+        },
+        "/api/tus/{upload_id}": {
+            "head": {
+                "summary": "tus: where a resumable upload stands (Upload-Offset)",
+                "parameters": [_UPLOAD_ID, _TUS_RESUMABLE],
+                "responses": {
+                    "200": {"description": "Its offset and length", "headers": _TUS_PROGRESS},
+                    **_problems(400, 401, 404, 410, 412, 503),
+                },
+            },
+            "patch": {
+                "summary": "tus: append bytes at Upload-Offset",
+                "parameters": [
+                    _UPLOAD_ID,
+                    _TUS_RESUMABLE,
+                    {"name": "Upload-Offset", "in": "header", "required": True, "schema": _DECIMAL_HEADER},
+                    {
+                        "name": "Upload-Checksum",
+                        "in": "header",
+                        "description": "`sha1|sha256|md5 base64digest` of this request's body",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {_TUS_BODY: {"schema": {"type": "string", "format": "binary"}}},
+                },
+                "responses": {
+                    "204": {"description": "Stored; Upload-Offset is the new offset", "headers": _TUS_PROGRESS},
+                    **_problems(400, 401, 404, 409, 410, 412, 413, 415, 460, 503),
+                },
+            },
+            "delete": {
+                "summary": "tus termination: abandon an upload (its bytes are deleted)",
+                "parameters": [_UPLOAD_ID, _TUS_RESUMABLE],
+                "responses": {"204": {"description": "Terminated"}, **_problems(400, 401, 404, 412, 503)},
+            },
+            "post": {
+                "summary": "tus: PATCH, DELETE or HEAD through X-HTTP-Method-Override",
+                "parameters": [
+                    _UPLOAD_ID,
+                    {
+                        "name": "X-HTTP-Method-Override",
+                        "in": "header",
+                        "required": True,
+                        "schema": {"enum": ["PATCH", "DELETE", "HEAD"]},
+                    },
+                ],
+                "responses": {
+                    "200": {"description": "As HEAD"},
+                    "204": {"description": "As PATCH or DELETE"},
+                    **_problems(400, 401, 404, 405, 409, 410, 412, 413, 415, 460, 503),
+                },
+            },
         },
         "/api/uploads": {
             "post": {

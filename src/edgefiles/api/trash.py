@@ -16,14 +16,20 @@ from workers import Response
 
 from edgefiles.api.context import RequestContext
 from edgefiles.api.files import public_view
+from edgefiles.api.folders import folder_view
 from edgefiles.api.paging import page_of, page_request
 from edgefiles.api.responses import empty_response, json_response
+from edgefiles.domain import paths
 from edgefiles.domain.clock import iso, now_iso
 from edgefiles.domain.files import image_cache_key
 from edgefiles.domain.problems import Problem
+from edgefiles.services.folders import NameTaken
 from edgefiles.services.metadata import FileAudit
 
 logger = logging.getLogger(__name__)
+
+# A name taken while the entry was in the trash: its own, then numbered, then with its id.
+RESTORE_ATTEMPTS = 3
 
 # Files one "empty trash" request deletes: a handful of binding calls whatever the number
 # (one D1 batch, one R2 delete, one Vectorize delete, one UserStats call), plus one KV delete
@@ -35,20 +41,44 @@ def _not_in_trash() -> Problem:
     return Problem(404, "No such file in the trash")
 
 
-def _trash_view(ctx: RequestContext, row: dict[str, Any]) -> dict[str, Any]:
+def _in_trash(ctx: RequestContext, view: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """A file's or folder's view with when it was trashed and when the reconciler purges it."""
     trashed = datetime.fromisoformat(row["trashed_at"].replace("Z", "+00:00"))
     retention = timedelta(days=ctx.services.settings.trash_retention_days)
-    return {**public_view(row), "trashed_at": row["trashed_at"], "purge_after": iso(trashed + retention)}
+    return {**view, "trashed_at": row["trashed_at"], "purge_after": iso(trashed + retention)}
 
 
 async def list_trash(ctx: RequestContext) -> Response:
     limit, after = page_request(ctx)
     rows = await ctx.services.records.trash_page(ctx.user_id, limit + 1, after)
-    return json_response(page_of(rows, limit, "trashed_at", lambda row: _trash_view(ctx, row)))
+    return json_response(page_of(rows, limit, "trashed_at", lambda row: _in_trash(ctx, public_view(row), row)))
+
+
+async def _restored_name(ctx: RequestContext, attempt: int, folder_id: str, name: str, entry_id: str) -> str:
+    """The name a restored entry takes when its own is taken meanwhile: numbered, then with its id."""
+    if attempt == 0:
+        return name
+    if attempt == 1:
+        return await ctx.services.folders.free_name(ctx.user_id, folder_id, name)
+    return paths.numbered(name, entry_id[:8])
 
 
 async def restore(ctx: RequestContext, file_id: str) -> Response:
-    row = await ctx.services.records.restore(ctx.user_id, file_id, now_iso())
+    """Back into its folder (the root if that is gone), under a numbered name if its own was
+    taken while it was in the trash."""
+    trashed = await ctx.services.records.get_trashed(ctx.user_id, file_id)
+    if trashed is None:
+        raise _not_in_trash()
+    row = None
+    for attempt in range(RESTORE_ATTEMPTS):
+        name = await _restored_name(ctx, attempt, trashed["folder_id"], trashed["filename"], file_id)
+        try:
+            row = await ctx.services.records.restore(ctx.user_id, file_id, now_iso(), name)
+            break
+        except NameTaken:
+            continue
+    else:
+        raise Problem(409, "The file's name is taken in its folder; try again")
     if row is None:
         raise _not_in_trash()
     view = public_view(row, detail=True)
@@ -57,6 +87,36 @@ async def restore(ctx: RequestContext, file_id: str) -> Response:
     except Exception as error:
         logger.warning("restore of %s: event not published (%s)", file_id, error)
     return json_response(view)
+
+
+async def list_trashed_folders(ctx: RequestContext) -> Response:
+    """The folders the user deleted (each with everything its deletion took)."""
+    limit, after = page_request(ctx)
+    rows = await ctx.services.folders.trash_page(ctx.user_id, limit + 1, after)
+    return json_response(page_of(rows, limit, "trashed_at", lambda row: _in_trash(ctx, folder_view(row), row)))
+
+
+async def restore_folder(ctx: RequestContext, folder_id: str) -> Response:
+    """Everything the folder's deletion took comes back, into its old parent (the root if that
+    is gone), the folder under a numbered name if its own was taken meanwhile."""
+    trashed = await ctx.services.folders.trashed(ctx.user_id, folder_id)
+    if trashed is None:
+        raise Problem(404, "No such folder in the trash")
+    for attempt in range(RESTORE_ATTEMPTS):
+        name = await _restored_name(ctx, attempt, trashed["parent_id"], trashed["name"], folder_id)
+        try:
+            restored = await ctx.services.folders.restore(ctx.user_id, folder_id, name=name, now=now_iso())
+            break
+        except NameTaken:
+            continue
+    else:
+        raise Problem(409, "The folder's name is taken where it goes back; try again")
+    if not restored:
+        raise Problem(404, "No such folder in the trash")
+    row = await ctx.services.folders.get(ctx.user_id, folder_id)
+    if row is None:
+        raise Problem(409, "The folder was deleted again while it was being restored")
+    return json_response(folder_view(row))
 
 
 async def _settle(steps: dict[str, Any], what: str) -> None:
@@ -81,9 +141,20 @@ async def delete_for_good(ctx: RequestContext, file_id: str) -> Response:
     return empty_response(204)
 
 
+async def _drop_trashed_folders(ctx: RequestContext) -> None:
+    try:
+        await ctx.services.folders.drop_trashed(ctx.user_id)
+    except Exception as error:
+        logger.warning("empty trash: dropping folders failed (%s); the reconciler drops them", error)
+
+
 async def empty_trash(ctx: RequestContext) -> Response:
-    rows = await ctx.services.records.trash_page(ctx.user_id, EMPTY_BATCH + 1, None)
+    rows = await ctx.services.records.trash_page(ctx.user_id, EMPTY_BATCH + 1, None, with_folders=True)
     batch, more = rows[:EMPTY_BATCH], len(rows) > EMPTY_BATCH
+    if not more:
+        # The folders go once none of their files is stored (this batch is marked below; a
+        # folder still holding one is dropped by the next call or by the reconciler).
+        ctx.after_response(_drop_trashed_folders(ctx))
     if not batch:
         return json_response({"deleted": 0, "more": False})
     marked = set(await FileAudit(ctx.services.database).mark_trash_deleted([row["id"] for row in batch], now_iso()))

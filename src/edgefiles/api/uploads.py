@@ -14,7 +14,7 @@ from workers import Response
 
 from edgefiles.api.checked_bodies import checked_body
 from edgefiles.api.context import RequestContext
-from edgefiles.api.files import public_view
+from edgefiles.api.files import live_folder, public_view
 from edgefiles.api.responses import empty_response, json_response
 from edgefiles.domain import multipart, validation
 from edgefiles.domain.clock import iso_from_epoch, now_iso
@@ -59,11 +59,9 @@ async def create_upload(ctx: RequestContext) -> Response:
     from then on completing, aborting or the reconciler's abort of an idle upload ends it."""
     await ctx.services.rate_limits.check("upload", ctx.user_id)
     settings = ctx.services.settings
-    request = validation.new_upload(
-        validation.parse_json_object(await ctx.json_body()),
-        allowed=settings.allowed_types,
-        limit=MAX_MULTIPART_FILE_SIZE,
-    )
+    data = validation.parse_json_object(await ctx.json_body())
+    request = validation.new_upload(data, allowed=settings.allowed_types, limit=MAX_MULTIPART_FILE_SIZE)
+    folder_id = await live_folder(ctx, data.get("folder_id"))
     if request.size == 0:
         raise Problem(400, "size must be positive; upload empty files with PUT /api/files/{filename}")
     part_size, part_count = multipart.plan(request.size)
@@ -97,6 +95,7 @@ async def create_upload(ctx: RequestContext) -> Response:
         "part_size": part_size,
         "part_count": part_count,
         "description": request.description,
+        "folder_id": folder_id,
         "created_at": now_iso(),
     }
     try:
@@ -204,6 +203,7 @@ async def complete_upload(ctx: RequestContext, upload_id: str) -> Response:
         "updated_at": now,
         "sha256": None,
         "description": upload["description"],
+        "folder_id": upload["folder_id"],
     }
     await register_file(ctx.services, row, public_view(row), reservation_id=upload_id)
     return json_response(public_view(row), 201, {"location": f"/api/files/{row['id']}"})

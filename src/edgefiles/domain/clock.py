@@ -13,3 +13,7 @@ def now_iso() -> str:
 
 def iso_from_epoch(seconds: int) -> str:
     return iso(datetime.fromtimestamp(seconds, UTC))
+
+
+def epoch_from_iso(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()

@@ -38,7 +38,8 @@ def _joinable(char: str) -> bool:
     return char not in _JOINERS and unicodedata.category(char).startswith(_JOINABLE)
 
 
-def _visible(name: str) -> str:
+def visible(name: str) -> str:
+    """`name` without the characters that render as nothing or reorder text."""
     name = _IGNORABLE.sub("", name)
     kept = [
         char
@@ -55,7 +56,7 @@ def _visible(name: str) -> str:
 def clean_label(raw: str) -> str:
     """A short text shown to others (a link's or file request's label) as it reads: the same
     removals as a filename, runs of spaces as one; may be empty."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", _visible(raw))).strip()
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", visible(raw))).strip()
 
 
 def clean_filename(raw: str) -> str:
@@ -63,7 +64,7 @@ def clean_filename(raw: str) -> str:
     nothing usable is left."""
     name = _SEPARATOR.sub("/", raw).rsplit("/", 1)[-1]
     # Normalised after the removals, so a mark that followed a removed character composes.
-    name = unicodedata.normalize("NFC", _visible(name))
+    name = unicodedata.normalize("NFC", visible(name))
     name = _SPACES.sub(" ", name).strip().strip(".").strip()
     if not name:
         raise ValueError("filename is empty once paths and control characters are removed")

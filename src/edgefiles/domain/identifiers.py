@@ -25,6 +25,8 @@ def check_path_parameters(params: dict[str, str]) -> None:
     for name, value in params.items():
         if name == "file_id" and not is_uuid(value):
             raise not_found()
+        if name == "folder_id" and value != "root" and not is_uuid(value):
+            raise Problem(404, "No such folder")
         if name == "upload_id" and not is_uuid(value):
             raise Problem(404, "No such upload in progress")
         if name == "prefix" and _KEY_PREFIX.fullmatch(value) is None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from edgefiles.domain import passwords
+from edgefiles.domain import passwords, tree_requests
 from edgefiles.domain.filenames import clean_label
 from edgefiles.domain.problems import Problem
 from edgefiles.domain.validation import MIN_LINK_SECONDS, content_type
@@ -43,6 +43,7 @@ class NewFileRequest:
     max_file_size: int
     allowed_types: tuple[str, ...]
     label: str | None
+    folder_id: str = ""  # where what it receives goes ('' is the root)
 
 
 def _integer(data: dict[str, Any], name: str, low: int, high: int, default: int | None) -> int | None:
@@ -87,7 +88,7 @@ def new_link(data: dict[str, Any]) -> NewLink:
 
 
 def new_file_request(data: dict[str, Any], *, allowed: frozenset[str], max_file_size: int) -> NewFileRequest:
-    _known(data, {"expires_in", "password", "max_files", "max_file_size", "allowed_types", "label"})
+    _known(data, {"expires_in", "password", "max_files", "max_file_size", "allowed_types", "label", "folder_id"})
     types = data.get("allowed_types")
     if types is None:
         chosen = tuple(sorted(allowed))
@@ -106,6 +107,7 @@ def new_file_request(data: dict[str, Any], *, allowed: frozenset[str], max_file_
         max_file_size=_integer(data, "max_file_size", 1, max_file_size, max_file_size),
         allowed_types=chosen,
         label=_label(data),
+        folder_id=tree_requests.folder_id(data.get("folder_id")),
     )
 
 

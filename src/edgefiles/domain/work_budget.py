@@ -49,7 +49,7 @@ RECONCILE_STEPS: dict[str, tuple[int, int]] = {
     "legacy_vectors": (4, 3),
     "stats": (10, 3),  # the changes, then a user's count in D1 and in UserStats
     "reservations": (4, 3),  # the markers, an owner's release, the markers' delete
-    "trash": (4, 3),  # the page, the mark, an owner's uncount
+    "trash": (4, 3),  # the page, the mark, an owner's uncount (then, with what is left, folders)
 }
 
 

@@ -10,6 +10,7 @@ from edgefiles.services.ai import AiService
 from edgefiles.services.audit import AuditTrail
 from edgefiles.services.cache import MetadataCache
 from edgefiles.services.database import Database
+from edgefiles.services.folders import FolderRecords
 from edgefiles.services.jobs import JobQueue
 from edgefiles.services.keys import ApiKeys
 from edgefiles.services.metadata import FileRecords
@@ -98,6 +99,7 @@ class Services:
         self.storage = FileStorage(env.STORAGE)
         self.records = FileRecords(self.database)
         self.uploads = UploadRecords(self.database)
+        self.folders = FolderRecords(self.database)
         self.keys = ApiKeys(self.database)
         self.ai = AiService.from_env(env)
         self.cache = MetadataCache(env.CACHE, self.settings.cache_ttl)

@@ -14,6 +14,8 @@ EXPECTED_MIGRATIONS = (
     "0004_purge_deleted_text.sql",
     "0005_search_indexes_and_bounded_repair.sql",
     "0006_sharing_quotas_trash_audit.sql",
+    "0007_folders.sql",
+    "0008_tus.sql",
 )
 
 # Statements are prepared once per isolate: prepare() is pure and bind() returns a new statement,

@@ -12,11 +12,35 @@ import asyncio
 import logging
 from typing import Any
 
-from edgefiles.domain.problems import unavailable
+from edgefiles.domain import paths
+from edgefiles.domain.problems import Problem, unavailable
 from edgefiles.services import quota
 from edgefiles.services.container import Services
+from edgefiles.services.folders import NameTaken, NoSuchFolder, classify
 
 logger = logging.getLogger(__name__)
+
+
+# Another upload may take the name chosen: one numbered alternative, then one with the file's id.
+NAME_ATTEMPTS = 3
+
+
+async def _rename(services: Services, row: dict[str, Any], view: dict[str, Any], attempt: int) -> None:
+    if attempt == 0:
+        name = await services.folders.free_name(row["user_id"], row.get("folder_id") or "", row["filename"])
+    else:
+        name = paths.numbered(row["filename"], row["id"][:8])
+    row["filename"] = view["filename"] = name
+
+
+async def _undo(services: Services, row: dict[str, Any], reservation_id: str | None) -> None:
+    try:
+        await services.storage.delete(row["r2_key"])
+    except Exception:
+        # No row points at it: the reconciler deletes unowned objects under uploads/.
+        logger.exception("could not delete orphan object %s", row["r2_key"])
+    if reservation_id is not None:
+        await quota.release(services, row["user_id"], reservation_id, row["size_bytes"])
 
 
 async def register_file(
@@ -27,25 +51,32 @@ async def register_file(
     *,
     release_on_failure: bool = True,
 ) -> None:
-    """`view` is the file as its owner sees it: the stats update also publishes it (file.created)
+    """A name another live entry of the folder has is numbered ("q3 (2).pdf"), in `row` and
+    `view` both. `view` is the file as its owner sees it: the stats update also publishes it (file.created)
     to the owner's open clients, in the same RPC, and turns the reservation into the file.
     Without `release_on_failure` a failure leaves the reservation to the caller (a multipart
     upload's holds while its upload row is open)."""
-    statements = [services.records.insert_statement(row)]
-    if reservation_id is not None:
-        statements.append(quota.marker_settled(services, reservation_id))
-    try:
-        await services.database.batch(statements)
-    except Exception:
-        logger.exception("D1 insert failed for file %s; deleting its object", row["id"])
+    for attempt in range(NAME_ATTEMPTS):
+        statements = [services.records.insert_statement(row)]
+        if reservation_id is not None:
+            statements.append(quota.marker_settled(services, reservation_id))
         try:
-            await services.storage.delete(row["r2_key"])
-        except Exception:
-            # No row points at it: the reconciler deletes unowned objects under uploads/.
-            logger.exception("could not delete orphan object %s", row["r2_key"])
-        if reservation_id is not None and release_on_failure:
-            await quota.release(services, row["user_id"], reservation_id, row["size_bytes"])
-        raise unavailable("The metadata store") from None
+            await services.database.batch(statements)
+            break
+        except Exception as error:
+            failure = classify(error)
+            if isinstance(failure, NameTaken) and attempt + 1 < NAME_ATTEMPTS:
+                try:
+                    await _rename(services, row, view, attempt)
+                    continue
+                except Exception:
+                    logger.exception("finding a free name for file %s failed", row["id"])
+            if not isinstance(failure, NoSuchFolder):
+                logger.exception("D1 insert failed for file %s; deleting its object", row["id"])
+            await _undo(services, row, reservation_id if release_on_failure else None)
+            if isinstance(failure, NoSuchFolder):
+                raise Problem(409, "The folder was deleted while the file was uploading") from None
+            raise unavailable("The metadata store") from None
     # No cache fill: a pending row changes within seconds, and KV takes one write per key per
     # second; the first read after the file is finished caches it (api/files.get_metadata).
     results = await asyncio.gather(

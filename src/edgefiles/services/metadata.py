@@ -4,9 +4,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from edgefiles.services.folders import classify
+
 _SELECT = (
     "SELECT id, user_id, filename, r2_key, content_type, size_bytes, sha256, description, status, ai_analysis,"
-    " created_at, updated_at, file_request_id, trashed_at, COALESCE(chunk_count, 0) AS chunk_count FROM files"
+    " created_at, updated_at, file_request_id, trashed_at, folder_id, trashed_with,"
+    " COALESCE(chunk_count, 0) AS chunk_count FROM files"
 )
 # Shown to its owner and served by links: neither deleted nor in the trash.
 _LISTED = "deleted_at IS NULL AND trashed_at IS NULL"
@@ -29,8 +32,8 @@ class FileRecords:
     def insert_statement(self, row: dict[str, Any]) -> Any:
         return self._db.prepare(
             "INSERT INTO files (id, user_id, filename, r2_key, content_type, size_bytes, sha256,"
-            " description, status, created_at, updated_at, file_request_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
+            " description, status, created_at, updated_at, file_request_id, folder_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
         ).bind(
             row["id"],
             row["user_id"],
@@ -43,6 +46,7 @@ class FileRecords:
             row["created_at"],
             row["created_at"],
             row.get("file_request_id"),
+            row.get("folder_id") or "",
         )
 
     async def get(self, user_id: str, file_id: str) -> dict[str, Any] | None:
@@ -82,9 +86,15 @@ class FileRecords:
         rows = await self._db.keyset_page(_SELECT, where, params, ("created_at", "id"), after, limit)
         return [_decode(row) for row in rows]
 
-    async def trash_page(self, user_id: str, limit: int, after: tuple[str, str] | None) -> list[dict[str, Any]]:
-        """The user's trash, most recently trashed first; `after` is (trashed_at, id)."""
+    async def trash_page(
+        self, user_id: str, limit: int, after: tuple[str, str] | None, *, with_folders: bool = False
+    ) -> list[dict[str, Any]]:
+        """The files the user deleted one by one, most recently trashed first; `after` is
+        (trashed_at, id). Files a folder's deletion took are listed with their folder, and
+        here only `with_folders`."""
         where = " WHERE user_id = ? AND deleted_at IS NULL AND trashed_at IS NOT NULL"
+        if not with_folders:
+            where += " AND trashed_with IS NULL"
         rows = await self._db.keyset_page(_SELECT, where, [user_id], ("trashed_at", "id"), after, limit)
         return [_decode(row) for row in rows]
 
@@ -101,19 +111,64 @@ class FileRecords:
         )
         return None if row is None else dict(row)
 
-    async def restore(self, user_id: str, file_id: str, now: str) -> dict[str, Any] | None:
-        """Takes a file out of the trash; the restored row, or None."""
-        row = (
-            await self._db.prepare(
-                "UPDATE files SET trashed_at = NULL, updated_at = ? WHERE id = ? AND user_id = ?"
-                " AND deleted_at IS NULL AND trashed_at IS NOT NULL RETURNING id"
+    async def restore(self, user_id: str, file_id: str, now: str, name: str) -> dict[str, Any] | None:
+        """Takes a file the user deleted by itself out of the trash, under `name`, back into its
+        folder if that is live, else into the root; the restored row, or None."""
+        try:
+            row = (
+                await self._db.prepare(
+                    "UPDATE files SET trashed_at = NULL, updated_at = ?, filename = ?, folder_id = CASE"
+                    " WHEN folder_id = '' OR EXISTS (SELECT 1 FROM folders f WHERE f.id = files.folder_id"
+                    " AND f.trashed_at IS NULL) THEN folder_id ELSE '' END WHERE id = ? AND user_id = ?"
+                    " AND deleted_at IS NULL AND trashed_at IS NOT NULL AND trashed_with IS NULL RETURNING id"
+                )
+                .bind(now, name, file_id, user_id)
+                .first()
             )
-            .bind(now, file_id, user_id)
-            .first()
-        )
+        except Exception as error:
+            raise classify(error) from None
         if row is None:
             return None
         return await self.get(user_id, file_id)
+
+    async def get_trashed(self, user_id: str, file_id: str) -> dict[str, Any] | None:
+        """A file the user deleted by itself, in the trash."""
+        row = (
+            await self._db.prepare(
+                _SELECT + " WHERE id = ? AND user_id = ? AND deleted_at IS NULL AND trashed_at IS NOT NULL"
+                " AND trashed_with IS NULL"
+            )
+            .bind(file_id, user_id)
+            .first()
+        )
+        return _decode(row)
+
+    async def move(self, user_id: str, file_id: str, *, filename: str, folder_id: str, now: str) -> bool:
+        """Renames and/or moves a listed file (its R2 key stays); False when it is not listed."""
+        try:
+            row = (
+                await self._db.prepare(
+                    "UPDATE files SET filename = ?, folder_id = ?, updated_at = ? WHERE id = ? AND user_id = ? AND "  # noqa: S608
+                    + _LISTED
+                    + " RETURNING id"
+                )
+                .bind(filename, folder_id, now, file_id, user_id)
+                .first()
+            )
+        except Exception as error:
+            raise classify(error) from None
+        return row is not None
+
+    async def folder_files(
+        self, user_id: str, folder_id: str, after: tuple[str, str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """A folder's listed files in (filename, id) order after `after`."""
+        where, params = " WHERE user_id = ? AND folder_id = ? AND " + _LISTED, [user_id, folder_id]
+        if after is not None:
+            where += " AND (filename, id) > (?, ?)"
+            params += [after[0], after[1]]
+        statement = self._db.prepare(_SELECT + where + " ORDER BY filename, id LIMIT ?")
+        return [_decode(row) for row in (await statement.bind(*params, limit).all()).results]
 
     async def mark_deleted(
         self, user_id: str, file_id: str, now: str, *, trashed: bool = False

@@ -91,6 +91,7 @@ class Report:
     stats_rebuilt: list[str] = field(default_factory=list)
     reservations_released: list[str] = field(default_factory=list)
     trash_expired: list[str] = field(default_factory=list)
+    folders_dropped: int = 0
     calls: int = 0
     budget: int = 0
 
@@ -268,7 +269,7 @@ class Reconciler:
         if room < 1:
             return
         budget.take(1)
-        idle = await self.services.uploads.idle_before(iso(self.now - IDLE_UPLOAD_AGE), min(room, 20))
+        idle = await self.services.uploads.idle_before(iso(self.now - IDLE_UPLOAD_AGE), iso(self.now), min(room, 20))
         if not idle:
             return
         # Closed first: a completion that claims one of them now fails, and one that claimed it
@@ -407,7 +408,18 @@ class Reconciler:
             logger.info("reconcile: released %d dead upload reservation(s)", len(released))
 
     async def trash(self, budget: Budget, cursor: Any) -> None:
-        """Purges trash past its retention: marked deleted (purge deletes object, vectors, row)."""
+        """Purges trash past its retention: files marked deleted (purge deletes object, vectors,
+        row), then the folders that hold nothing stored any more (leaves first, so a tree goes
+        over as many runs as it is deep)."""
+        await self._trash_files(budget)
+        if budget.can(1):
+            budget.take(1)
+            dropped = await self.services.folders.drop_expired(self.trash_cutoff, TRASH_BATCH)
+            if dropped:
+                self.report.folders_dropped += dropped
+                logger.info("reconcile: %d trashed folder(s) left the trash after their retention", dropped)
+
+    async def _trash_files(self, budget: Budget) -> None:
         if not budget.can(3):
             return
         budget.take(1)

@@ -11,7 +11,7 @@ _LINK = (
 )
 _REQUEST = (
     "SELECT id, user_id, label, password_hash, max_files, max_file_size, allowed_types, expires_at, created_at,"
-    " revoked_at FROM file_requests"
+    " revoked_at, folder_id FROM file_requests"
 )
 
 
@@ -70,7 +70,7 @@ class FileRequests:
     def create(self, request: dict[str, Any]) -> Any:
         return self._db.prepare(
             "INSERT INTO file_requests (id, user_id, label, password_hash, max_files, max_file_size, allowed_types,"
-            " expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " expires_at, created_at, folder_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ).bind(
             request["id"],
             request["user_id"],
@@ -81,6 +81,7 @@ class FileRequests:
             json.dumps(request["allowed_types"]),
             request["expires_at"],
             request["created_at"],
+            request.get("folder_id") or "",
         )
 
     async def get(self, request_id: str) -> dict[str, Any] | None:

@@ -87,6 +87,10 @@ class FileStorage:
         prefixes = list(listed["delimitedPrefixes"] or [])
         return prefixes[0] if prefixes else None
 
+    async def put_segment(self, key: str, body: Any) -> None:
+        """A temporary object (a tus upload's bytes waiting for their part)."""
+        await self._bucket.put(key, body)
+
     async def create_multipart(self, key: str, *, content_type: str, filename: str, user_id: str) -> str:
         upload = await self._bucket.createMultipartUpload(
             key,

@@ -5,7 +5,8 @@ from typing import Any
 
 _SELECT = (
     "SELECT id, user_id, file_id, r2_key, r2_upload_id, filename, content_type, size_bytes, part_size, part_count,"
-    " description, status, created_at, updated_at FROM uploads"
+    " description, status, created_at, updated_at, folder_id, protocol, offset_bytes, segments, epoch, expires_at,"
+    " metadata FROM uploads"
 )
 
 
@@ -19,8 +20,8 @@ class UploadRecords:
     def create_statement(self, row: dict[str, Any]) -> Any:
         return self._db.prepare(
             "INSERT INTO uploads (id, user_id, file_id, r2_key, r2_upload_id, filename, content_type, size_bytes,"
-            " part_size, part_count, description, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " part_size, part_count, description, created_at, updated_at, folder_id, protocol, expires_at, metadata,"
+            " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ).bind(
             row["id"],
             row["user_id"],
@@ -35,6 +36,11 @@ class UploadRecords:
             row.get("description"),
             row["created_at"],
             row["created_at"],
+            row.get("folder_id") or "",
+            row.get("protocol", "parts"),
+            row.get("expires_at"),
+            row.get("metadata"),
+            row.get("status", "open"),
         )
 
     async def get_open(self, user_id: str, upload_id: str) -> dict[str, Any] | None:
@@ -44,6 +50,99 @@ class UploadRecords:
             .first()
         )
         return None if row is None else dict(row)
+
+    async def get_any(self, user_id: str, upload_id: str, protocol: str) -> dict[str, Any] | None:
+        """An upload of this user over `protocol`, whatever its status."""
+        row = (
+            await self._db.prepare(_SELECT + " WHERE id = ? AND user_id = ? AND protocol = ?")
+            .bind(upload_id, user_id, protocol)
+            .first()
+        )
+        return None if row is None else dict(row)
+
+    async def claim_writer(self, user_id: str, upload_id: str, offset: int, now: str) -> int | None:
+        """Makes the caller the upload's only writer from `offset` (an older writer's commits
+        fail from now on): its epoch, or None when the upload is not open at that offset."""
+        row = await (
+            self._db.prepare(
+                "UPDATE uploads SET epoch = epoch + 1, updated_at = ? WHERE id = ? AND user_id = ?"
+                " AND status = 'open' AND offset_bytes = ? RETURNING epoch"
+            )
+            .bind(now, upload_id, user_id, offset)
+            .first()
+        )
+        return None if row is None else int(row["epoch"])
+
+    def _part_if_writer(self, upload_id: str, epoch: int, number: int, etag: str, size: int) -> Any:
+        return self._db.prepare(
+            "INSERT INTO upload_parts (upload_id, part_number, etag, size_bytes) SELECT ?, ?, ?, ?"
+            " WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ? AND epoch = ? AND status = 'open')"
+            " ON CONFLICT (upload_id, part_number) DO UPDATE SET etag = excluded.etag, size_bytes = excluded.size_bytes"
+        ).bind(upload_id, number, etag, size, upload_id, epoch)
+
+    async def commit_progress(
+        self,
+        upload_id: str,
+        epoch: int,
+        parts: list[tuple[int, str, int]],
+        offset: int,
+        segments: str,
+        now: str,
+    ) -> bool:
+        """Records parts stored (number, etag, size) and the new offset and segments, in one
+        transaction, if the caller is still the upload's writer."""
+        statements = [self._part_if_writer(upload_id, epoch, *part) for part in parts]
+        statements.append(
+            self._db.prepare(
+                "UPDATE uploads SET offset_bytes = ?, segments = ?, updated_at = ? WHERE id = ? AND epoch = ?"
+                " AND status = 'open' RETURNING id"
+            ).bind(offset, segments, now, upload_id, epoch)
+        )
+        results = await self._db.batch(statements)
+        return bool(results[-1].results)
+
+    async def claim_final(
+        self,
+        upload_id: str,
+        epoch: int,
+        parts: list[tuple[int, str, int]],
+        size: int,
+        now: str,
+        marker_expires: str,
+    ) -> bool:
+        """Records the last parts and closes the upload as completed in one transaction, if the
+        caller is still its writer, with a reservation marker (as claim_for_completion)."""
+        statements = [self._part_if_writer(upload_id, epoch, *part) for part in parts]
+        statements += [
+            self._db.prepare(
+                "UPDATE uploads SET status = 'completed', offset_bytes = ?, segments = '[]', updated_at = ?"
+                " WHERE id = ? AND epoch = ? AND status = 'open' RETURNING id"
+            ).bind(size, now, upload_id, epoch),
+            self._db.prepare(
+                "INSERT OR REPLACE INTO upload_reservations (id, user_id, size_bytes, expires_at)"
+                " SELECT id, user_id, size_bytes, ? FROM uploads WHERE id = ? AND status = 'completed'"
+                " AND updated_at = ? AND epoch = ?"
+            ).bind(marker_expires, upload_id, now, epoch),
+        ]
+        results = await self._db.batch(statements)
+        return bool(results[-2].results)
+
+    async def reopen_at(self, upload_id: str, offset: int, drop_from_part: int, now: str) -> None:
+        """Gives a claimed tus upload back at `offset` (the start of the part `drop_from_part`,
+        whose record goes): HEAD then tells the client to send that part's bytes again, so it
+        never reports a whole upload that is not a file."""
+        await self._db.batch(
+            [
+                self._db.prepare("DELETE FROM upload_parts WHERE upload_id = ? AND part_number >= ?").bind(
+                    upload_id, drop_from_part
+                ),
+                self._db.prepare(
+                    "UPDATE uploads SET status = 'open', offset_bytes = ?, segments = '[]', epoch = epoch + 1,"
+                    " updated_at = ? WHERE id = ? AND status = 'completed'"
+                ).bind(offset, now, upload_id),
+                self._db.prepare("DELETE FROM upload_reservations WHERE id = ?").bind(upload_id),
+            ]
+        )
 
     async def parts(self, upload_id: str) -> list[dict[str, Any]]:
         result = (
@@ -68,10 +167,15 @@ class UploadRecords:
             ]
         )
 
-    async def idle_before(self, cutoff: str, limit: int = 100) -> list[dict[str, Any]]:
+    async def idle_before(self, cutoff: str, now: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Open uploads to abort: multipart ones idle since before `cutoff`, tus ones expired
+        (a tus client may resume days later, until Upload-Expires)."""
         result = (
-            await self._db.prepare(_SELECT + " WHERE status = 'open' AND updated_at < ? ORDER BY updated_at LIMIT ?")
-            .bind(cutoff, limit)
+            await self._db.prepare(
+                _SELECT + " WHERE status = 'open' AND ((protocol = 'parts' AND updated_at < ?)"
+                " OR (protocol = 'tus' AND expires_at < ?)) ORDER BY updated_at LIMIT ?"
+            )
+            .bind(cutoff, now, limit)
             .all()
         )
         return [dict(row) for row in result.results]
@@ -126,6 +230,16 @@ class UploadRecords:
                 ).bind(now, upload_id),
                 self._db.prepare("DELETE FROM upload_reservations WHERE id = ?").bind(upload_id),
             ]
+        )
+
+    async def mark_aborted(self, upload_id: str, now: str) -> None:
+        """Ends a claimed upload that did not become a file (refused, or its record failed)."""
+        await (
+            self._db.prepare(
+                "UPDATE uploads SET status = 'aborted', updated_at = ? WHERE id = ? AND status = 'completed'"
+            )
+            .bind(now, upload_id)
+            .run()
         )
 
     async def close(self, upload_id: str, status: str, now: str) -> bool:
