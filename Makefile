@@ -11,7 +11,7 @@ PYTHON_FOR_VENV = $(shell scripts/find-python)
 # The browser the web app's tests drive: Debian's Chromium, installed by `make test` when missing.
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help install browser dev migrate test test-browser soak bench bench-scale lint format openapi key smoke clean
+.PHONY: help install browser dev migrate test test-browser soak bench bench-scale lint format openapi vendor key smoke clean
 
 help:
 	@echo "make dev     install, migrate, serve on http://127.0.0.1:$(PORT)"
@@ -21,7 +21,7 @@ help:
 	@echo "make bench   benchmarks as ratios to a baseline Worker (bench/results.json, bench/results.png)"
 	@echo "make bench-scale   cost per operation at 1k ... 1M file rows (bench/scale.json, bench/scale.png)"
 	@echo "make smoke URL=https://... KEY=ef_...   the user journey against a deployment (or make dev)"
-	@echo "make lint | make format | make migrate | make openapi | make key USER=alice | make clean"
+	@echo "make lint | make format | make migrate | make openapi | make vendor | make key USER=alice | make clean"
 
 install: node_modules/.installed $(VENV)/.installed $(VENV)/.python_modules
 
@@ -93,6 +93,10 @@ bench: install
 # Cost per operation at 1k, 10k, 100k and 1M file rows (bench/scale.json, bench/scale.png).
 bench-scale: install
 	$(VENV)/bin/python bench/scale.py
+
+# The web app's copy of Uppy (public/vendor/uppy) from the pinned npm package (a test keeps them equal).
+vendor: install
+	cp node_modules/uppy/dist/uppy.min.mjs node_modules/uppy/LICENSE public/vendor/uppy/
 
 # Writes openapi.json from src/edgefiles/api/openapi.py (a test keeps the two equal).
 openapi: install

@@ -29,6 +29,14 @@ let navigation = 0;
 function parseRoute() {
   const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
   const params = new URLSearchParams(query);
+  const folder = path.match(/^\/folders\/([^/]+)$/);
+  if (folder) {
+    try {
+      return { view: "files", folderId: decodeURIComponent(folder[1]) };
+    } catch {
+      return { view: "files" };
+    }
+  }
   const file = path.match(/^\/files\/([^/]+)$/);
   if (file) {
     try {
@@ -115,7 +123,7 @@ async function route() {
     searchInput.value = target.query;
     leaveView = renderSearch(main, target.query, context);
   } else if (SECTIONS[`/${target.view}`]) leaveView = SECTIONS[`/${target.view}`](main, context);
-  else leaveView = renderFiles(main, context);
+  else leaveView = renderFiles(main, { ...context, folderId: target.folderId ?? "root" });
 }
 
 // The navigation says where the page is (a file's page belongs to Files).

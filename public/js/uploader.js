@@ -1,38 +1,54 @@
-// One file's upload: a single PUT when the file fits the deployment's request limit, otherwise
-// the multipart API part by part. A failed part is retried a few times; if it still fails the
-// upload stops in state "failed" and resume() sends only the parts the server says are missing.
+// One file's upload over tus (/api/tus/), sent by Uppy's Tus plugin (npm `uppy`, vendored in
+// /vendor/uppy/ and loaded on the first upload). Chunks of 50 MB stay under the edge's 100 MB
+// request limit. tus-js-client keeps each upload's URL in localStorage under the file's
+// fingerprint (name, type, size, date), so the same file chosen again — after a failure, a reload
+// or a crash — continues from the offset the server reports instead of starting over; a finished
+// upload forgets it. A chunk that fails is retried a few times before the upload stops "failed".
 // States: queued -> uploading -> done | failed | cancelled; failed -> uploading again on resume.
-import { ApiError, call, getJson, sendJson, sendWithProgress } from "./api.js";
+import { ApiError, session } from "./api.js";
 
-const PART_ATTEMPTS = 3;
-const RETRY_DELAY_MS = 500;
+const CHUNK_SIZE = 50 * 1000 * 1000;
+const RETRY_DELAYS_MS = [0, 1000, 3000];
+const UPPY = "/vendor/uppy/uppy.min.mjs";
 
-const retryable = (error) =>
-  error instanceof ApiError && (error.status === 0 || error.status === 408 || error.status === 429 || error.status >= 500);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+let uppyModule = null;
+const loadUppy = () => (uppyModule ??= import(UPPY));
+
+// The problem details the server answered with, from tus-js-client's error, as an ApiError.
+function asApiError(error) {
+  const response = error?.originalResponse;
+  const status = response?.getStatus?.() ?? 0;
+  if (!status) return new ApiError(0, { title: "Network error", detail: "The upload was interrupted." });
+  let problem = null;
+  try {
+    problem = JSON.parse(response.getBody());
+  } catch {
+    // not problem details: the status will have to do
+  }
+  return new ApiError(status, problem && typeof problem.title === "string" ? problem : { title: `HTTP ${status}` });
+}
 
 export class FileUpload extends EventTarget {
-  constructor(file, limits) {
+  constructor(file, { folderId = null } = {}) {
     super();
     this.file = file;
+    this.folderId = folderId;
     this.contentType = file.type || "application/octet-stream";
-    this.multipart = file.size > limits.max_file_size;
     this.loaded = 0;
     this.state = "queued";
     this.detail = "";
     this.error = null;
-    this.result = null;
-    this.uploadId = null;
-    this.aborter = null;
+    this.uploadUrl = null;
+    this.uppy = null;
   }
 
   get fraction() {
     return this.file.size === 0 ? (this.state === "done" ? 1 : 0) : this.loaded / this.file.size;
   }
 
-  // Resume continues a multipart upload the server still has; anything else starts over.
+  // Every upload can be resumed: the server keeps what it received for six days.
   get resumable() {
-    return this.multipart && this.uploadId !== null;
+    return this.uploadUrl !== null;
   }
 
   #update(changes) {
@@ -40,16 +56,47 @@ export class FileUpload extends EventTarget {
     this.dispatchEvent(new Event("change"));
   }
 
+  async #open() {
+    const { Uppy, Tus } = await loadUppy();
+    const meta = { filename: this.file.name, filetype: this.contentType };
+    if (this.folderId) meta.folder_id = this.folderId;
+    // Failures are shown on the upload's row; Uppy's own console logging would only repeat them.
+    const quiet = { debug() {}, warn() {}, error() {} };
+    const uppy = new Uppy({ autoProceed: false, allowMultipleUploadBatches: true, logger: quiet })
+      .use(Tus, {
+        endpoint: "/api/tus/",
+        chunkSize: CHUNK_SIZE,
+        retryDelays: RETRY_DELAYS_MS,
+        removeFingerprintOnSuccess: true,
+        allowedMetaFields: Object.keys(meta),
+        headers: () => ({ authorization: `Bearer ${session.key}` }),
+        onBeforeRequest: (request) => {
+          // The upload's URL, once the server gave one (shown for a resumable upload).
+          const url = request.getURL();
+          if (url.includes("/api/tus/") && !url.endsWith("/api/tus/") && this.uploadUrl === null) this.#update({ uploadUrl: url });
+        },
+      });
+    uppy.on("upload-progress", (_file, progress) => this.#update({ loaded: progress.bytesUploaded }));
+    uppy.on("upload-error", (_file, error) => {
+      this.error = asApiError(error);
+    });
+    this.fileId = uppy.addFile({ name: this.file.name, type: this.contentType, data: this.file, meta });
+    return uppy;
+  }
+
   async start() {
     if (this.state === "uploading" || this.state === "done") return this;
-    this.aborter = new AbortController();
-    const { signal } = this.aborter;
     this.#update({ state: "uploading", error: null, detail: "" });
     try {
-      const result = this.multipart ? await this.#multipart(signal) : await this.#single(signal);
-      this.#update({ state: "done", loaded: this.file.size, result, detail: "" });
+      this.uppy ??= await this.#open();
+      // Again after a failure: tus-js-client asks the server (HEAD) where to go on from.
+      const failedBefore = Boolean(this.uppy.getFile(this.fileId)?.error);
+      const result = failedBefore ? await this.uppy.retryUpload(this.fileId) : await this.uppy.upload();
+      if (this.state === "cancelled") return this;
+      if (result?.failed?.length) throw this.error ?? new ApiError(0, { title: "Upload failed" });
+      this.#update({ state: "done", loaded: this.file.size, detail: "" });
     } catch (error) {
-      if (signal.aborted) return this;
+      if (this.state === "cancelled") return this;
       this.#update({ state: "failed", error, detail: error.message });
     }
     return this;
@@ -59,81 +106,17 @@ export class FileUpload extends EventTarget {
     return this.start();
   }
 
-  // Stops the upload; a multipart upload is also aborted on the server, so its parts are freed.
+  // Stops the upload and ends it on the server (tus termination), so what it stored is freed.
   async cancel() {
-    if (this.state !== "uploading" && this.state !== "failed") return;
-    this.aborter?.abort();
-    const uploadId = this.uploadId;
-    this.#update({ state: "cancelled", detail: "cancelled", uploadId: null, loaded: 0 });
-    if (uploadId) {
-      // Best effort: the reconciler aborts uploads left idle for a day anyway.
-      await call(`/api/uploads/${uploadId}`, { method: "DELETE" }).catch(() => {});
-    }
-  }
-
-  #single(signal) {
-    return sendWithProgress(`/api/files/${encodeURIComponent(this.file.name)}`, {
-      method: "PUT",
-      body: this.file,
-      headers: { "content-type": this.contentType },
-      onProgress: (loaded) => this.#update({ loaded }),
-      signal,
-    });
-  }
-
-  async #plan(signal) {
-    if (this.uploadId) {
-      try {
-        return await getJson(`/api/uploads/${this.uploadId}`, { signal });
-      } catch (error) {
-        // Gone (completed, aborted or expired on the server): start a new upload instead.
-        if (!(error instanceof ApiError && error.status === 404)) throw error;
-        this.uploadId = null;
-      }
-    }
-    const created = await sendJson(
-      "/api/uploads",
-      "POST",
-      { filename: this.file.name, content_type: this.contentType, size: this.file.size },
-      { signal },
-    );
-    this.uploadId = created.upload_id;
-    const all = Array.from({ length: created.part_count }, (_, i) => i + 1);
-    return { ...created, parts_missing: all, parts_received: [] };
-  }
-
-  async #multipart(signal) {
-    const plan = await this.#plan(signal);
-    const partBytes = (n) => Math.min(plan.part_size, this.file.size - (n - 1) * plan.part_size);
-    let confirmed = plan.parts_received.reduce((sum, n) => sum + partBytes(n), 0);
-    this.#update({ loaded: confirmed });
-    for (const number of plan.parts_missing) {
-      const start = (number - 1) * plan.part_size;
-      const body = this.file.slice(start, start + partBytes(number));
-      await this.#sendPart(number, plan.part_count, body, confirmed, signal);
-      confirmed += body.size;
-      this.#update({ loaded: confirmed });
-    }
-    this.#update({ detail: "finishing" });
-    return sendJson(`/api/uploads/${this.uploadId}/complete`, "POST", {}, { signal });
-  }
-
-  async #sendPart(number, count, body, confirmed, signal) {
-    for (let attempt = 1; ; attempt += 1) {
-      this.#update({ detail: `part ${number} of ${count}`, loaded: confirmed });
-      try {
-        return await sendWithProgress(`/api/uploads/${this.uploadId}/parts/${number}`, {
-          method: "PUT",
-          body,
-          onProgress: (loaded) => this.#update({ loaded: confirmed + loaded }),
-          signal,
-        });
-      } catch (error) {
-        // Bytes the browser sent are not bytes the server kept: the bar goes back to what is confirmed.
-        this.#update({ loaded: confirmed });
-        if (signal.aborted || attempt >= PART_ATTEMPTS || !retryable(error)) throw error;
-        await sleep(RETRY_DELAY_MS * attempt);
-      }
+    if (this.state !== "uploading" && this.state !== "failed" && this.state !== "queued") return;
+    const failed = this.state === "failed";
+    this.#update({ state: "cancelled", detail: "cancelled", loaded: 0 });
+    // Uppy terminates an upload it is sending (tus DELETE); one that had failed, Uppy has let go
+    // of, so it is ended here. One whose DELETE does not arrive the reconciler ends at its expiry.
+    this.uppy?.cancelAll();
+    if (failed && this.uploadUrl) {
+      const headers = { authorization: `Bearer ${session.key}`, "tus-resumable": "1.0.0" };
+      await fetch(this.uploadUrl, { method: "DELETE", headers }).catch(() => {});
     }
   }
 }

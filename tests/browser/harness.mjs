@@ -74,6 +74,10 @@ export async function startWorker(vars = {}, { log: logName = "browser-runtime.l
       const response = await fetch(`${url}/__runtime/faults`, { method: "POST", body: JSON.stringify({ target, count, skip }) });
       if (!response.ok) throw new Error(`arming ${target}: ${response.status}`);
     },
+    async clearFaults() {
+      const response = await fetch(`${url}/__runtime/faults`, { method: "DELETE" });
+      if (!response.ok) throw new Error(`clearing faults: ${response.status}`);
+    },
     // An admin route (quotas, audit) with the admin token.
     async admin(pathname, init = {}) {
       return fetch(`${url}${pathname}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", ...init.headers } });

@@ -2,6 +2,7 @@
 answered without running Python, /api/* and /d/* always reach the Worker, and anything that is
 not a file (or not a GET) still gets the Worker's problem details."""
 
+import json
 import time
 from pathlib import Path
 
@@ -105,3 +106,17 @@ def test_headers_file_protects_the_app_but_not_the_api(edgefiles: Runtime) -> No
     assert page.headers["x-content-type-options"] == "nosniff"
     assert edgefiles.client.get("/_headers").status_code == 404
     assert "x-frame-options" not in edgefiles.client.get("/health").headers
+
+
+def test_the_vendored_uppy_is_the_pinned_npm_package() -> None:
+    """public/vendor/uppy is npm `uppy` (package-lock.json's version), copied as it is, with its
+    licence: `make vendor` copies it again after an upgrade."""
+    vendored = ROOT / "public" / "vendor" / "uppy"
+    package = ROOT / "node_modules" / "uppy"
+    assert (vendored / "uppy.min.mjs").read_bytes() == (package / "dist" / "uppy.min.mjs").read_bytes()
+    assert (vendored / "LICENSE").read_bytes() == (package / "LICENSE").read_bytes()
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    assert (
+        lock["packages"]["node_modules/uppy"]["version"]
+        == json.loads((package / "package.json").read_text())["version"]
+    )

@@ -156,7 +156,13 @@ _FILE_ID = {"name": "file_id", "in": "path", "required": True, "schema": {"type"
 _UPLOAD_ID = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _TUS_BODY = "application/offset+octet-stream"
 _DECIMAL_HEADER = {"type": "string", "pattern": "^[0-9]{1,16}$"}
-_TUS_RESUMABLE = {"name": "Tus-Resumable", "in": "header", "required": True, "schema": {"enum": ["1.0.0"]}}
+_TUS_RESUMABLE = {
+    "name": "Tus-Resumable",
+    "in": "header",
+    "description": "Required for tus 1.0; the IETF draft's interop versions send Upload-Draft-Interop-Version"
+    " (5 or 6) instead",
+    "schema": {"enum": ["1.0.0"]},
+}
 _TUS_PROGRESS = {
     "Upload-Offset": {"description": "Bytes received", "schema": {"type": "integer"}},
     "Upload-Expires": {"description": "Until when it may be resumed", "schema": {"type": "string"}},

@@ -46,18 +46,16 @@ logger = logging.getLogger(__name__)
 # leaving the last day for a PATCH that began just before its expiry.
 EXPIRY_SECONDS = 6 * 24 * 3600
 MAX_SIZE = multipart.MAX_FILE_SIZE
-SEGMENT_PREFIX = "tus/"
 DEFAULT_NAME = "upload"
 
 
-def segment_prefix(upload_id: str) -> str:
-    return f"{SEGMENT_PREFIX}{upload_id}/"
-
-
-def _headers(row: dict[str, Any], offset: int | None = None) -> dict[str, str]:
-    headers = {"upload-offset": str(row["offset_bytes"] if offset is None else offset)}
+def _headers(row: dict[str, Any], offset: int | None = None, interop: str | None = None) -> dict[str, str]:
+    reached = row["offset_bytes"] if offset is None else offset
+    headers = {"upload-offset": str(reached)}
     if row["status"] == "open" and row.get("expires_at"):
         headers["upload-expires"] = tus.http_date(epoch_from_iso(row["expires_at"]))
+    if interop is not None:
+        headers["upload-complete"] = "?1" if reached == row["size_bytes"] else "?0"
     return headers
 
 
@@ -65,9 +63,16 @@ def _header_problem(error: tus.TusHeaderError) -> Problem:
     return Problem(400, str(error))
 
 
-def _require_version(ctx: RequestContext) -> None:
+def _require_version(ctx: RequestContext) -> str | None:
+    """tus 1.0 (None) or the IETF draft's interop version the request speaks; 412 for neither."""
+    interop = ctx.header("upload-draft-interop-version")
+    if interop is not None:
+        if interop.strip() not in tus.INTEROP_VERSIONS:
+            raise Problem(400, f"Upload-Draft-Interop-Version must be one of {', '.join(tus.INTEROP_VERSIONS)}")
+        return interop.strip()
     if ctx.header("tus-resumable") != tus.VERSION:
         raise Problem(412, f"Tus-Resumable must be {tus.VERSION}", headers={"tus-version": tus.VERSION})
+    return None
 
 
 async def options(ctx: RequestContext) -> Response:
@@ -84,7 +89,7 @@ async def options(ctx: RequestContext) -> Response:
 
 async def create(ctx: RequestContext) -> Response:
     """Creation (and creation-with-upload: a body is the first PATCH's)."""
-    _require_version(ctx)
+    interop = _require_version(ctx)
     if ctx.header("upload-defer-length") is not None:
         raise Problem(400, "Upload-Defer-Length is not supported: send Upload-Length (the quota needs the size)")
     try:
@@ -123,16 +128,16 @@ async def create(ctx: RequestContext) -> Response:
     location = {"location": f"/api/tus/{upload_id}"}
     if size == 0:
         await _create_empty(ctx, row)
-        return empty_response(201, {**location, "upload-offset": "0"})
+        return empty_response(201, {**location, **_headers({**row, "status": "completed"}, 0, interop)})
     await _open(ctx, row)
     if not _has_body(ctx):
-        return empty_response(201, {**location, **_headers(row)})
+        return empty_response(201, {**location, **_headers(row, None, interop)})
     try:
         offset = await _patch(ctx, row, 0)
     except Problem as problem:
         # The upload exists; the client learns where it is and resumes with HEAD and PATCH.
         raise Problem(problem.status, problem.detail, headers={**problem.headers, **location}) from None
-    return empty_response(201, {**location, **_headers(row, offset)})
+    return empty_response(201, {**location, **_headers(row, offset, interop)})
 
 
 def _has_body(ctx: RequestContext) -> bool:
@@ -225,24 +230,33 @@ async def _upload(ctx: RequestContext, upload_id: str) -> dict[str, Any]:
 
 
 async def head(ctx: RequestContext, upload_id: str) -> Response:
-    _require_version(ctx)
+    interop = _require_version(ctx)
     row = await _upload(ctx, upload_id)
     offset = row["size_bytes"] if row["status"] == "completed" else row["offset_bytes"]
-    headers = {**_headers(row, offset), "upload-length": str(row["size_bytes"]), "cache-control": "no-store"}
+    headers = {**_headers(row, offset, interop), "upload-length": str(row["size_bytes"]), "cache-control": "no-store"}
     if row.get("metadata"):
         headers["upload-metadata"] = row["metadata"]
     return empty_response(200, headers)
 
 
 async def patch(ctx: RequestContext, upload_id: str) -> Response:
-    _require_version(ctx)
+    interop = _require_version(ctx)
     row = await _upload(ctx, upload_id)
     try:
         offset = tus.decimal(ctx.header("upload-offset"), "Upload-Offset")
     except tus.TusHeaderError as error:
         raise _header_problem(error) from None
     end = await _patch(ctx, row, offset)
-    return empty_response(204, _headers(row, end))
+    return empty_response(204, _headers(row, end, interop))
+
+
+def _kept_until(offset: int) -> Problem:
+    """503 for a PATCH storage failed: the bytes before `offset` are kept, the client goes on."""
+    return Problem(
+        503,
+        f"Storage is temporarily unavailable; the upload keeps its first {offset} bytes. Resume from there.",
+        headers={"upload-offset": str(offset)},
+    )
 
 
 def _mismatch(row: dict[str, Any], current: int) -> Problem:
@@ -254,14 +268,22 @@ def _mismatch(row: dict[str, Any], current: int) -> Problem:
 async def _patch(ctx: RequestContext, row: dict[str, Any], offset: int) -> int:
     """Stores the request body at `offset`; the offset reached."""
     base_type = (ctx.header("content-type") or "").split(";")[0].strip().lower()
-    if base_type != tus.OFFSET_TYPE:
+    interop = _require_version(ctx)
+    if interop is None and base_type != tus.OFFSET_TYPE:
         raise Problem(415, f"Content-Type must be {tus.OFFSET_TYPE}")
+    if interop == "6" and base_type not in (tus.PARTIAL_UPLOAD_TYPE, ""):
+        raise Problem(415, f"Content-Type must be {tus.PARTIAL_UPLOAD_TYPE}")
     try:
         length = tus.decimal(ctx.header("content-length"), "Content-Length")
         checksum = tus.parse_checksum(ctx.header("upload-checksum"))
+        complete = tus.structured_boolean(ctx.header("upload-complete"), "Upload-Complete")
     except tus.TusHeaderError as error:
         raise _header_problem(error) from None
     size = row["size_bytes"]
+    if complete and offset + length != size:
+        # The draft lets the last request name the length; here Upload-Length named it first. (A
+        # request reaching the length with ?0 is fine: tus-js-client cannot know it is the last.)
+        raise Problem(400, f"Upload-Complete says this is the end, but Upload-Length is {size} bytes")
     if row["status"] == "completed":
         if offset == size and length == 0:
             return size
@@ -281,7 +303,7 @@ async def _patch(ctx: RequestContext, row: dict[str, Any], offset: int) -> int:
         offset=offset,
         segments=segments,
         length=length,
-        tail_key=f"{segment_prefix(row['id'])}{epoch}-{offset}",
+        tail_key=f"{tus.segment_prefix(row['id'])}{epoch}-{offset}",
     )
     writer = PatchWriter(ctx, row, epoch, checksum)
     try:
@@ -343,7 +365,7 @@ class PatchWriter:
         except Exception:
             logger.exception("tus PATCH of upload %s failed at offset %s", row["id"], self.offset)
             await self._forget_tail()
-            raise unavailable("Storage") from None
+            raise _kept_until(self.offset) from None
         await self._verify_checksum()
         if final is not None:
             await self._complete(final)
@@ -417,7 +439,7 @@ class PatchWriter:
             logger.exception("R2 complete of tus upload %s failed", row["id"])
             with contextlib.suppress(Exception):
                 await ctx.services.uploads.reopen_at(row["id"], last_start, row["part_count"], now_iso())
-            raise unavailable("Storage") from None
+            raise _kept_until(last_start) from None
         await _check_type(ctx, row)
         file = _file_row(ctx, row)
         try:
@@ -426,7 +448,7 @@ class PatchWriter:
             with contextlib.suppress(Exception):
                 await ctx.services.uploads.mark_aborted(row["id"], now_iso())
             raise
-        ctx.after_response(_delete_prefix(ctx, segment_prefix(row["id"])))
+        ctx.after_response(_delete_prefix(ctx, tus.segment_prefix(row["id"])))
 
 
 _WEBCRYPTO_NAMES = {"sha1": "SHA-1", "sha256": "SHA-256", "md5": "MD5"}
@@ -446,7 +468,7 @@ async def _check_type(ctx: RequestContext, row: dict[str, Any]) -> None:
     with contextlib.suppress(Exception):
         await ctx.services.uploads.mark_aborted(row["id"], now_iso())
     await quota.release(ctx.services, ctx.user_id, row["id"], row["size_bytes"])
-    ctx.after_response(_delete_prefix(ctx, segment_prefix(row["id"])))
+    ctx.after_response(_delete_prefix(ctx, tus.segment_prefix(row["id"])))
     raise Problem(415, f"The file's first bytes are not those of {row['content_type']}")
 
 
@@ -463,7 +485,7 @@ async def terminate(ctx: RequestContext, upload_id: str) -> Response:
     except Exception:
         logger.exception("R2 abort of tus upload %s failed", upload_id)  # R2 drops it after 7 days
     await quota.release(ctx.services, ctx.user_id, upload_id, row["size_bytes"])
-    ctx.after_response(_delete_prefix(ctx, segment_prefix(upload_id)))
+    ctx.after_response(_delete_prefix(ctx, tus.segment_prefix(upload_id)))
     return empty_response(204)
 
 

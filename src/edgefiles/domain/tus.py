@@ -20,7 +20,13 @@ VERSION = "1.0.0"
 EXTENSIONS = ("creation", "creation-with-upload", "termination", "expiration", "checksum")
 CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
 OFFSET_TYPE = "application/offset+octet-stream"
+# The IETF draft "Resumable Uploads for HTTP" (httpwg/http-extensions) in the interop versions
+# tus-js-client speaks: 5 (its 'ietf-draft-03') and 6 ('ietf-draft-05', whose PATCH bodies are
+# application/partial-upload). Same state machine, other headers.
+INTEROP_VERSIONS = ("5", "6")
+PARTIAL_UPLOAD_TYPE = "application/partial-upload"
 MAX_METADATA_LENGTH = 4096
+SEGMENT_PREFIX = "tus/"  # R2 keys of the temporary segments: tus/<upload id>/<epoch>-<offset>
 MAX_SEGMENTS = 8
 _KEY = re.compile(r"^[\x21-\x2b\x2d-\x7e]+\Z")  # visible ASCII without ','
 _DECIMAL = re.compile(r"^[0-9]{1,16}\Z")
@@ -30,6 +36,10 @@ class TusHeaderError(ValueError):
     """A tus header is malformed; its message says which and why."""
 
 
+def segment_prefix(upload_id: str) -> str:
+    return f"{SEGMENT_PREFIX}{upload_id}/"
+
+
 def decimal(raw: str | None, name: str) -> int:
     if raw is None:
         raise TusHeaderError(f"{name} is required")
@@ -37,6 +47,16 @@ def decimal(raw: str | None, name: str) -> int:
     if not _DECIMAL.match(value):
         raise TusHeaderError(f"{name} must be a non-negative integer")
     return int(value)
+
+
+def structured_boolean(raw: str | None, name: str) -> bool | None:
+    """An RFC 8941 boolean header (?1 / ?0), or None when absent."""
+    if raw is None:
+        return None
+    value = raw.strip()
+    if value not in ("?0", "?1"):
+        raise TusHeaderError(f"{name} must be ?0 or ?1")
+    return value == "?1"
 
 
 def parse_metadata(raw: str | None) -> dict[str, str | None]:

@@ -53,6 +53,7 @@ from typing import Any
 from edgefiles.domain.clock import iso
 from edgefiles.domain.files import LEGACY_OBJECT_PREFIX, OBJECT_PREFIX, image_cache_key
 from edgefiles.domain.search_index import vector_id
+from edgefiles.domain.tus import SEGMENT_PREFIX, segment_prefix
 from edgefiles.domain.work_budget import RECONCILE_STEPS, Budget, hour_settled
 from edgefiles.services.container import Services, int_var
 from edgefiles.services.metadata import FileAudit, ReconcilerCursors
@@ -262,7 +263,34 @@ class Reconciler:
             logger.info("reconcile: deleted %d orphan object(s): %s", len(orphans), orphans[:10])
         return (settled[-1], more)
 
-    async def idle_uploads(self, budget: Budget, cursor: Any) -> None:
+    async def idle_uploads(self, budget: Budget, cursor: Any) -> dict[str, str]:
+        """Aborts idle and expired uploads, then, with what is left, sweeps one tus upload's
+        temporary segments if the upload is no longer open (its cursor: the last prefix seen)."""
+        await self._abort_idle(budget)
+        after = cursor.get("segments_after", "") if isinstance(cursor, dict) else ""
+        return {"segments_after": await self._sweep_segments(budget, after)}
+
+    async def _sweep_segments(self, budget: Budget, after: str) -> str:
+        """Segments a PATCH or a completion left behind (a delete that failed): the next
+        `tus/<upload>/` prefix after `after`, deleted unless its upload is open. Back to the
+        start after the last one."""
+        if not budget.can(2):
+            return after
+        budget.take(1)
+        prefix = await self.services.storage.next_prefix(SEGMENT_PREFIX, after)
+        if prefix is None:
+            return ""
+        upload_id = prefix[len(SEGMENT_PREFIX) : -1]
+        budget.take(1)
+        if await self.services.uploads.status_of(upload_id) == "open":
+            return prefix
+        if not budget.can(2):
+            return after
+        budget.take(2)
+        await self._delete_segments(upload_id)
+        return prefix
+
+    async def _abort_idle(self, budget: Budget) -> None:
         # The page, the closes, then per upload an R2 abort, the owner check, the deletes and
         # (per owner) the release of its reservation.
         room = (budget.left - 4) // 2
@@ -294,6 +322,12 @@ class Reconciler:
             self.report.orphans_deleted += unowned
         self.report.uploads_aborted += [upload["id"] for upload in uploads]
         logger.info("reconcile: aborted %d idle multipart upload(s)", len(uploads))
+        # A tus upload's temporary segments (api/tus.py), as the budget allows: a list and a
+        # delete each. What is left here the sweep below finds on a later run.
+        for upload in uploads:
+            if upload["protocol"] == "tus" and budget.can(2):
+                budget.take(2)
+                await self._delete_segments(upload["id"])
         # Their quota reservations (named by the upload id): released here, one call per owner as
         # the budget allows; the markers the close wrote let the `reservations` step finish.
         for user_id, upload_ids in _by_user(uploads).items():
@@ -303,6 +337,14 @@ class Reconciler:
                 await self.services.stats.release(user_id, upload_ids)
             except Exception as error:
                 logger.warning("reconcile: releasing reservations of %s failed: %s", user_id, error)
+
+    async def _delete_segments(self, upload_id: str) -> None:
+        try:
+            listed, _ = await self.services.storage.list_after(segment_prefix(upload_id), "")
+            if listed:
+                await self.services.storage.delete_many([key for key, _ in listed])
+        except Exception as error:
+            logger.warning("reconcile: deleting the segments of tus upload %s failed: %s", upload_id, error)
 
     async def legacy_vectors(self, budget: Budget, cursor: Any) -> dict[str, bool] | None:
         if cursor and cursor.get("done"):

@@ -232,6 +232,10 @@ class UploadRecords:
             ]
         )
 
+    async def status_of(self, upload_id: str) -> str | None:
+        row = await self._db.prepare("SELECT status FROM uploads WHERE id = ?").bind(upload_id).first()
+        return None if row is None else row["status"]
+
     async def mark_aborted(self, upload_id: str, now: str) -> None:
         """Ends a claimed upload that did not become a file (refused, or its record failed)."""
         await (
