@@ -24,6 +24,7 @@ from edgefiles.api import (
     trash,
     tus,
     uploads,
+    webdav,
 )
 from edgefiles.api.auth import authenticate_admin, authenticate_user
 from edgefiles.api.context import RequestContext
@@ -40,6 +41,7 @@ from edgefiles.services.database import SchemaOutOfDate
 logger = logging.getLogger(__name__)
 
 TUS_PATH = "/api/tus/"
+DAV_PATH = "/dav"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}\Z")
 
 
@@ -83,6 +85,14 @@ def _request_id(ctx_header: str | None) -> str:
 
 
 async def _dispatch(ctx: RequestContext) -> Response:
+    if ctx.path == DAV_PATH or ctx.path.startswith(DAV_PATH + "/"):
+        # WebDAV's methods and paths are not the API's: its own dispatcher (api/webdav.py).
+        ctx.route = DAV_PATH + "/*"
+        try:
+            await ctx.services.database.ensure_schema()
+        except SchemaOutOfDate:
+            raise Problem(503, "The service is being upgraded; try again shortly") from None
+        return await webdav.handle(ctx)
     route, params = ROUTER.resolve(ctx.method, ctx.path)
     if route.access != PUBLIC or route.pattern.startswith(("/d/", "/r/")):
         try:

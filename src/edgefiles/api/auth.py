@@ -6,7 +6,7 @@ import time
 from edgefiles.api.context import RequestContext
 from edgefiles.domain.api_keys import bearer_token, hash_key, prefix_of, same_secret
 from edgefiles.domain.key_cache import VerifiedKeys
-from edgefiles.domain.problems import unauthorized
+from edgefiles.domain.problems import Problem, unauthorized
 from edgefiles.domain.secrets_policy import disabled
 
 # Per isolate: every request this isolate serves shares it (see domain/key_cache.py).
@@ -14,10 +14,15 @@ VERIFIED_KEYS = VerifiedKeys()
 
 
 async def authenticate_user(ctx: RequestContext) -> str:
-    token = bearer_token(ctx.header("authorization"))
+    return await authenticate_key(ctx, bearer_token(ctx.header("authorization")))
+
+
+async def authenticate_key(ctx: RequestContext, token: str | None, problem: Problem | None = None) -> str:
+    """The user whose API key `token` is; `problem` (401 by default) for anything else."""
+    refused = problem or unauthorized()
     prefix = prefix_of(token) if token else None
     if prefix is None:
-        raise unauthorized()
+        raise refused
     key_hash = hash_key(token)
     now = time.monotonic()
     user_id = VERIFIED_KEYS.user_for(key_hash, now)
@@ -25,7 +30,7 @@ async def authenticate_user(ctx: RequestContext) -> str:
         row = await ctx.services.keys.find_active(prefix)
         # Same answer for an unknown prefix and a wrong secret: nothing is learned by guessing.
         if row is None or not hmac.compare_digest(key_hash, row["key_hash"]):
-            raise unauthorized()
+            raise refused
         user_id = row["user_id"]
         VERIFIED_KEYS.remember(key_hash, prefix, user_id, now, ctx.services.settings.auth_cache_seconds)
     ctx.user_id = user_id

@@ -1,6 +1,8 @@
 """API keys: `ef_<prefix>_<secret>`. The prefix finds the key's row; only a SHA-256 hash of the
 whole key is stored, and it is compared in constant time (api/auth.py)."""
 
+import base64
+import binascii
 import hashlib
 import hmac
 import re
@@ -30,6 +32,22 @@ def bearer_token(authorization: str | None) -> str | None:
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     return token if scheme.lower() == "bearer" and token else None
+
+
+def basic_password(authorization: str | None) -> str | None:
+    """The password of HTTP Basic credentials (RFC 7617; WebDAV clients send the API key so, with
+    any user name), or None."""
+    if not authorization:
+        return None
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    _, colon, password = decoded.partition(":")
+    return password if colon and password else None
 
 
 def same_secret(given: str, expected: str) -> bool:

@@ -10,6 +10,7 @@ from edgefiles.services.ai import AiService
 from edgefiles.services.audit import AuditTrail
 from edgefiles.services.cache import MetadataCache
 from edgefiles.services.database import Database
+from edgefiles.services.dav_properties import DeadProperties
 from edgefiles.services.folders import FolderRecords
 from edgefiles.services.jobs import JobQueue
 from edgefiles.services.keys import ApiKeys
@@ -35,6 +36,7 @@ class Settings:
     signing_key: bytes | None
     quota: QuotaDefaults
     trash_retention_days: int
+    max_dav_file_size: int = 100_000_000
 
     @classmethod
     def from_env(cls, env: Any) -> "Settings":
@@ -55,6 +57,7 @@ class Settings:
                 ai_daily_calls=int_var(env, "AI_DAILY_CALLS", DEFAULT_AI_DAILY_CALLS),
             ),
             trash_retention_days=int_var(env, "TRASH_RETENTION_DAYS", DEFAULT_TRASH_RETENTION_DAYS),
+            max_dav_file_size=int_var(env, "MAX_DAV_FILE_SIZE", DEFAULT_MAX_DAV_FILE_SIZE),
         )
 
 
@@ -63,6 +66,7 @@ DEFAULT_QUOTA_BYTES = 10 * 1000**3
 DEFAULT_QUOTA_FILES = 100_000
 DEFAULT_AI_DAILY_CALLS = 1000
 DEFAULT_TRASH_RETENTION_DAYS = 30
+DEFAULT_MAX_DAV_FILE_SIZE = 100_000_000
 
 # A form upload is parsed in the isolate's 128 MB (see wrangler.toml): the cap when no var says.
 DEFAULT_MAX_FORM_FILE_SIZE = 32 * 1024 * 1024
@@ -100,6 +104,7 @@ class Services:
         self.records = FileRecords(self.database)
         self.uploads = UploadRecords(self.database)
         self.folders = FolderRecords(self.database)
+        self.dav_properties = DeadProperties(self.database)
         self.keys = ApiKeys(self.database)
         self.ai = AiService.from_env(env)
         self.cache = MetadataCache(env.CACHE, self.settings.cache_ttl)

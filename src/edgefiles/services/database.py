@@ -16,6 +16,7 @@ EXPECTED_MIGRATIONS = (
     "0006_sharing_quotas_trash_audit.sql",
     "0007_folders.sql",
     "0008_tus.sql",
+    "0009_webdav.sql",
 )
 
 # Statements are prepared once per isolate: prepare() is pure and bind() returns a new statement,

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from edgefiles.domain import paths
+from edgefiles.domain.files import cache_key
 from edgefiles.domain.problems import Problem, unavailable
 from edgefiles.services import quota
 from edgefiles.services.container import Services
@@ -50,22 +51,32 @@ async def register_file(
     reservation_id: str | None = None,
     *,
     release_on_failure: bool = True,
+    replaces: str | None = None,
+    with_statements: list[Any] | None = None,
 ) -> None:
     """A name another live entry of the folder has is numbered ("q3 (2).pdf"), in `row` and
     `view` both. `view` is the file as its owner sees it: the stats update also publishes it (file.created)
     to the owner's open clients, in the same RPC, and turns the reservation into the file.
     Without `release_on_failure` a failure leaves the reservation to the caller (a multipart
-    upload's holds while its upload row is open)."""
+    upload's holds while its upload row is open).
+
+    With `replaces` (WebDAV's PUT over an existing file) the file of that id is marked deleted in
+    the same transaction, so the name passes from one to the other at once, and a name taken
+    meanwhile by someone else is a 409 instead of a number. `with_statements` join the
+    transaction (the dead properties a copy brings)."""
     for attempt in range(NAME_ATTEMPTS):
         statements = [services.records.insert_statement(row)]
+        if replaces is not None:
+            statements[:0] = services.records.replace_statements(row["user_id"], replaces, row["created_at"])
         if reservation_id is not None:
             statements.append(quota.marker_settled(services, reservation_id))
+        statements += with_statements or []
         try:
             await services.database.batch(statements)
             break
         except Exception as error:
             failure = classify(error)
-            if isinstance(failure, NameTaken) and attempt + 1 < NAME_ATTEMPTS:
+            if isinstance(failure, NameTaken) and replaces is None and attempt + 1 < NAME_ATTEMPTS:
                 try:
                     await _rename(services, row, view, attempt)
                     continue
@@ -76,12 +87,14 @@ async def register_file(
             await _undo(services, row, reservation_id if release_on_failure else None)
             if isinstance(failure, NoSuchFolder):
                 raise Problem(409, "The folder was deleted while the file was uploading") from None
+            if isinstance(failure, NameTaken):
+                raise Problem(409, "Another request took this name meanwhile") from None
             raise unavailable("The metadata store") from None
     # No cache fill: a pending row changes within seconds, and KV takes one write per key per
     # second; the first read after the file is finished caches it (api/files.get_metadata).
-    results = await asyncio.gather(
-        services.jobs.file_uploaded(row["id"], row["user_id"]),
-        services.stats.record_upload(
+    steps = {
+        "queue send": services.jobs.file_uploaded(row["id"], row["user_id"]),
+        "stats update": services.stats.record_upload(
             row["user_id"],
             row["id"],
             row["size_bytes"],
@@ -90,8 +103,13 @@ async def register_file(
             reservation_id,
             row.get("file_request_id"),
         ),
-        return_exceptions=True,
-    )
-    for step, result in zip(("queue send", "stats update"), results, strict=True):
+    }
+    if replaces is not None:
+        # The replaced file is deleted: uncounted now (or by the stats repair), and its cached
+        # metadata goes (or expires); its object and vectors go in the purge.
+        steps["stats uncount of the replaced file"] = services.stats.record_delete(row["user_id"], replaces)
+        steps["cache delete of the replaced file"] = services.cache.delete(cache_key(row["user_id"], replaces))
+    results = await asyncio.gather(*steps.values(), return_exceptions=True)
+    for step, result in zip(steps, results, strict=True):
         if isinstance(result, BaseException):
             logger.warning("file %s: %s failed (%s); left for the reconciler", row["id"], step, result)

@@ -8,7 +8,7 @@ from edgefiles.services.folders import classify
 
 _SELECT = (
     "SELECT id, user_id, filename, r2_key, content_type, size_bytes, sha256, description, status, ai_analysis,"
-    " created_at, updated_at, file_request_id, trashed_at, folder_id, trashed_with,"
+    " created_at, updated_at, file_request_id, trashed_at, folder_id, trashed_with, modified_at, md5, etag,"
     " COALESCE(chunk_count, 0) AS chunk_count FROM files"
 )
 # Shown to its owner and served by links: neither deleted nor in the trash.
@@ -32,8 +32,8 @@ class FileRecords:
     def insert_statement(self, row: dict[str, Any]) -> Any:
         return self._db.prepare(
             "INSERT INTO files (id, user_id, filename, r2_key, content_type, size_bytes, sha256,"
-            " description, status, created_at, updated_at, file_request_id, folder_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
+            " description, status, created_at, updated_at, file_request_id, folder_id, modified_at, md5, etag)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)"
         ).bind(
             row["id"],
             row["user_id"],
@@ -47,7 +47,21 @@ class FileRecords:
             row["created_at"],
             row.get("file_request_id"),
             row.get("folder_id") or "",
+            row.get("modified_at"),
+            row.get("md5"),
+            row.get("etag"),
         )
+
+    def replace_statements(self, user_id: str, file_id: str, now: str) -> list[Any]:
+        """Mark a listed file deleted because another takes its name (a WebDAV PUT over it), with
+        its text, as a deletion does: its object and vectors go in the purge."""
+        return [
+            self._db.prepare(
+                "UPDATE files SET deleted_at = ?, updated_at = ?, ai_analysis = NULL, description = NULL,"  # noqa: S608
+                " last_error = NULL WHERE id = ? AND user_id = ? AND " + _LISTED
+            ).bind(now, now, file_id, user_id),
+            self._db.prepare("DELETE FROM chunks WHERE file_id = ? AND user_id = ?").bind(file_id, user_id),
+        ]
 
     async def get(self, user_id: str, file_id: str) -> dict[str, Any] | None:
         """A listed file of this user; None for a missing, trashed, deleted or someone else's file."""
@@ -366,12 +380,18 @@ class FileAudit:
     async def drop_rows(self, file_ids: list[str]) -> None:
         """Removes the rows of purged files (their objects and vectors are gone): nothing is
         kept of a file once the purge has run."""
-        await (
-            self._db.prepare(
-                "DELETE FROM files WHERE deleted_at IS NOT NULL AND id IN (SELECT value FROM json_each(?))"
-            )
-            .bind(json.dumps(file_ids))
-            .run()
+        ids = json.dumps(file_ids)
+        await self._db.batch(
+            [
+                self._db.prepare(
+                    "DELETE FROM files WHERE deleted_at IS NOT NULL AND id IN (SELECT value FROM json_each(?))"
+                ).bind(ids),
+                # Their WebDAV properties go with them (only those of rows just removed).
+                self._db.prepare(
+                    "DELETE FROM dav_properties WHERE target IN (SELECT 'file:' || value FROM json_each(?))"
+                    " AND NOT EXISTS (SELECT 1 FROM files WHERE 'file:' || files.id = dav_properties.target)"
+                ).bind(ids),
+            ]
         )
 
     async def trash_expired(self, before: str, limit: int) -> list[dict[str, Any]]:

@@ -27,7 +27,15 @@ class FileStorage:
         self._bucket = bucket
 
     async def put(
-        self, key: str, body: Any, *, content_type: str, filename: str, user_id: str, sha256: str | None = None
+        self,
+        key: str,
+        body: Any,
+        *,
+        content_type: str,
+        filename: str,
+        user_id: str,
+        sha256: str | None = None,
+        md5: str | None = None,
     ) -> Any:
         """`body` must have a known length (a request body with Content-Length, a Blob, or a
         FixedLengthStream), as R2 requires. With `sha256`, R2 itself verifies the bytes."""
@@ -36,6 +44,8 @@ class FileStorage:
         if sha256:
             options["sha256"] = sha256
             custom["sha256"] = sha256
+        if md5:
+            options["md5"] = md5
         return await self._bucket.put(key, body, options)
 
     async def get(self, key: str, *, byte_range: ByteRange | None = None, conditions: Any = None) -> Any:

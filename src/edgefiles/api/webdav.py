@@ -1,0 +1,620 @@
+"""/dav/: the user's folders and files over WebDAV (RFC 4918, class 1), for desktop mounts,
+rclone and other WebDAV clients. Dispatched before the route table (its methods and paths are
+not an OpenAPI API's). Basic authentication with the API key as the password.
+
+The same rows and objects as the API: a folder is a collection, a file a resource; what is
+uploaded here is registered, processed by the queue and counted like any upload. What WebDAV
+needs besides:
+- PUT over an existing file replaces it: the new file takes the name and the old one is marked
+  deleted in the same transaction (it then follows a deletion's story). Its dead properties
+  pass to the new one.
+- A type the service does not accept, or bytes that are not what the type says, are stored as
+  application/octet-stream rather than refused: a file system takes any file.
+- DELETE moves to the trash, as the API's delete does.
+- COPY of a file streams the object into a new one (R2 has no server-side copy in the binding);
+  COPY of a folder copies at most COPY_LIMIT entries, else 507 and nothing is copied.
+"""
+
+import asyncio
+import contextlib
+import html
+import logging
+import mimetypes
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import js
+from workers import Response
+
+from edgefiles.api.auth import authenticate_key
+from edgefiles.api.context import RequestContext
+from edgefiles.api.downloads import serve_file
+from edgefiles.api.files import new_row, public_view
+from edgefiles.domain import dav, paths
+from edgefiles.domain.api_keys import basic_password, bearer_token
+from edgefiles.domain.clock import epoch_from_iso, iso_from_epoch, now_iso
+from edgefiles.domain.files import cache_key, parse_content_length
+from edgefiles.domain.problems import Problem, unavailable
+from edgefiles.domain.sniff import SNIFF_BYTES, matches_content
+from edgefiles.services import quota
+from edgefiles.services.dav_properties import file_target, folder_target
+from edgefiles.services.folders import NameTaken, NoSuchFolder
+from edgefiles.services.ingest import register_file
+from edgefiles.services.streams import BodyUnreadable, discard, settle, sniff_body
+
+logger = logging.getLogger(__name__)
+
+METHODS = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE"
+OCTET = "application/octet-stream"
+COPY_LIMIT = 200  # entries a COPY of a folder may create in one request
+LIST_LIMIT = 5000  # entries a Depth 1 PROPFIND lists
+REALM = 'Basic realm="edgefiles", charset="UTF-8"'
+
+
+def _problem(status: int, detail: str) -> Problem:
+    return Problem(status, detail)
+
+
+@dataclass
+class Target:
+    """What a path names: the root, a folder, a file, or nothing (and whether its parent is)."""
+
+    names: list[str]
+    folders: list[dict[str, Any]] = field(default_factory=list)
+    file: dict[str, Any] | None = None
+
+    @property
+    def is_root(self) -> bool:
+        return not self.names
+
+    @property
+    def is_collection(self) -> bool:
+        return len(self.folders) == len(self.names)
+
+    @property
+    def exists(self) -> bool:
+        return self.is_collection or self.file is not None
+
+    @property
+    def folder_id(self) -> str:
+        """The stored id of the folder it is ('' for the root)."""
+        return self.folders[-1]["id"] if self.names else paths.ROOT
+
+    @property
+    def parent_id(self) -> str | None:
+        """The stored id of its parent folder, or None when that does not exist."""
+        if len(self.folders) < len(self.names) - 1:
+            return None
+        return self.folders[len(self.names) - 2]["id"] if len(self.names) >= 2 else paths.ROOT
+
+    @property
+    def name(self) -> str:
+        return self.names[-1]
+
+    @property
+    def property_target(self) -> str:
+        return file_target(self.file["id"]) if self.file else folder_target(self.folder_id)
+
+
+async def _resolve(ctx: RequestContext, names: list[str]) -> Target:
+    if not names:
+        return Target(names)
+    folders, file = await ctx.services.folders.resolve(ctx.user_id, names)
+    target = Target(names, folders)
+    if file is not None:
+        target.file = await ctx.services.records.get(ctx.user_id, file["id"])
+    return target
+
+
+async def handle(ctx: RequestContext) -> Response:
+    """Every request under /dav: OPTIONS needs no credentials (clients probe first)."""
+    method = ctx.method
+    if method == "OPTIONS":
+        return Response(None, headers={"dav": "1", "allow": METHODS, "ms-author-via": "DAV"})
+    header = ctx.header("authorization")
+    token = basic_password(header) or bearer_token(header)
+    refused = Problem(401, "Sign in with your API key as the password", headers={"www-authenticate": REALM})
+    await authenticate_key(ctx, token, refused)
+    try:
+        names = dav.split_path(ctx.path)
+    except dav.DavError as error:
+        raise Problem(400, str(error)) from None
+    handler = _HANDLERS.get(method)
+    if handler is None:
+        raise Problem(405, f"{method} is not supported here", headers={"allow": METHODS})
+    try:
+        return await handler(ctx, names)
+    except dav.DavError as error:
+        raise Problem(400, str(error)) from None
+
+
+async def _body(ctx: RequestContext) -> bytes:
+    return (await ctx.json_body(dav.MAX_XML_BODY)).encode("utf-8")
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+async def get(ctx: RequestContext, names: list[str]) -> Response:
+    target = await _resolve(ctx, names)
+    if target.file is not None:
+        return await serve_file(ctx, target.file)
+    if not target.is_collection:
+        raise _problem(404, "Nothing is at this path")
+    if ctx.method == "HEAD":
+        return Response(None, headers={"content-type": "text/html; charset=utf-8"})
+    entries = await _children(ctx, target.folder_id, LIST_LIMIT)
+    links = [(dav.href([*names, entry_name], kind == "folder"), entry_name) for kind, entry_name, _ in entries]
+    rows = "".join(f'<li><a href="{html.escape(link)}">{html.escape(text)}</a></li>' for link, text in links)
+    title = html.escape("/" + "/".join(names))
+    body = f"<!doctype html><meta charset=utf-8><title>{title}</title><h1>{title}</h1><ul>{rows}</ul>"
+    return Response(
+        body,
+        headers={"content-type": "text/html; charset=utf-8", "content-security-policy": "default-src 'none'"},
+    )
+
+
+async def _children(ctx: RequestContext, folder_id: str, limit: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """A folder's entries: ("folder" | "file", name, row), folders first."""
+    found: list[tuple[str, str, dict[str, Any]]] = []
+    after = None
+    while len(found) < limit:
+        page = await ctx.services.folders.folder_page(ctx.user_id, folder_id, after, 100)
+        found += [("folder", row["name"], row) for row in page]
+        if len(page) < 100:
+            break
+        after = (page[-1]["name"], page[-1]["id"])
+    after = None
+    while len(found) < limit:
+        page = await ctx.services.records.folder_files(ctx.user_id, folder_id, after, 100)
+        found += [("file", row["filename"], row) for row in page]
+        if len(page) < 100:
+            break
+        after = (page[-1]["filename"], page[-1]["id"])
+    return found[:limit]
+
+
+def _iso8601(value: str) -> str:
+    return value.replace(".000Z", "Z") if value.endswith(".000Z") else value
+
+
+def _live_file(row: dict[str, Any]) -> dict[str, str]:
+    modified = row.get("modified_at") or row["created_at"]
+    props = {
+        "creationdate": dav.text(_iso8601(row["created_at"])),
+        "displayname": dav.text(row["filename"]),
+        "getcontentlength": str(row["size_bytes"]),
+        "getcontenttype": dav.text(row["content_type"]),
+        "getlastmodified": dav.http_date(epoch_from_iso(modified)),
+        "resourcetype": "",
+    }
+    if row.get("etag"):
+        props["getetag"] = dav.text(row["etag"])
+    return props
+
+
+def _live_folder(row: dict[str, Any] | None, name: str) -> dict[str, str]:
+    props = {"displayname": dav.text(name), "resourcetype": "<D:collection/>"}
+    if row is not None:
+        props["creationdate"] = dav.text(_iso8601(row["created_at"]))
+        props["getlastmodified"] = dav.http_date(epoch_from_iso(row["updated_at"]))
+    return props
+
+
+def _dav_element(name: str, value: str) -> str:
+    return f"<D:{name}>{value}</D:{name}>" if value else f"<D:{name}/>"
+
+
+def _checksums(row: dict[str, Any]) -> str | None:
+    """oc:checksums, which rclone's owncloud mode reads to compare files without downloading."""
+    return f"<oc:checksum>MD5:{row['md5']}</oc:checksum>" if row.get("md5") else None
+
+
+async def propfind(ctx: RequestContext, names: list[str]) -> Response:
+    depth = dav.depth(ctx.header("depth"))
+    if depth == "infinity":
+        body = '<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>'
+        return Response(body, status=403, headers={"content-type": "application/xml; charset=utf-8"})
+    spec = dav.parse_propfind(await _body(ctx))
+    target = await _resolve(ctx, names)
+    if not target.exists:
+        raise _problem(404, "Nothing is at this path")
+    entries: list[tuple[list[str], bool, dict[str, Any] | None]] = []
+    if target.file is not None:
+        entries.append((names, False, target.file))
+    else:
+        entries.append((names, True, target.folders[-1] if target.folders else None))
+        if depth == "1":
+            for kind, entry_name, row in await _children(ctx, target.folder_id, LIST_LIMIT):
+                entries.append(([*names, entry_name], kind == "folder", row))
+    targets = [
+        folder_target(row["id"] if row else paths.ROOT) if collection else file_target(row["id"])
+        for _, collection, row in entries
+    ]
+    dead = await ctx.services.dav_properties.of(ctx.user_id, targets)
+    wants_quota = spec.kind == "prop" and any(
+        n in ((dav.DAV_NS, "quota-used-bytes"), (dav.DAV_NS, "quota-available-bytes")) for n in spec.names
+    )
+    usage = await ctx.services.stats.usage(ctx.user_id, ctx.services.settings.quota) if wants_quota else None
+    responses = []
+    for (entry_names, collection, row), property_target in zip(entries, targets, strict=True):
+        live = _live_folder(row, entry_names[-1] if entry_names else "") if collection else _live_file(row)
+        live["supportedlock"] = ""
+        if usage is not None and collection:
+            live["quota-used-bytes"] = str(usage.get("used_bytes", 0))
+            live["quota-available-bytes"] = str(max(0, usage.get("remaining_bytes", 0)))
+        extra = {} if collection else {(dav.OWNCLOUD_NS, "checksums"): _checksums(row)}
+        responses.append(
+            dav.response(dav.href(entry_names, collection), _propstats(spec, live, dead[property_target], extra))
+        )
+    return _multistatus(responses)
+
+
+def _propstats(
+    spec: dav.Propfind,
+    live: dict[str, str],
+    dead: dict[dav.PropertyName, str],
+    extra: dict[dav.PropertyName, str | None],
+) -> list[str]:
+    if spec.kind == "propname":
+        names = [_dav_element(name, "") for name in live] + [dav.element(name) for name in dead]
+        names += [dav.element(name) for name, value in extra.items() if value is not None]
+        return [dav.propstat(names, "200 OK")]
+    if spec.kind == "allprop":
+        found = [_dav_element(name, value) for name, value in live.items() if not name.startswith("quota-")]
+        found += [dav.element(name, value) for name, value in dead.items()]
+        return [dav.propstat(found, "200 OK")]
+    found, missing = [], []
+    for name in spec.names:
+        namespace, local = name
+        if namespace == dav.DAV_NS and local in live:
+            found.append(_dav_element(local, live[local]))
+        elif name in dead:
+            found.append(dav.element(name, dead[name]))
+        elif extra.get(name) is not None:
+            found.append(dav.element(name, extra[name]))
+        else:
+            missing.append(dav.element(name))
+    # The found ones first: rclone reads only the first propstat.
+    stats = [dav.propstat(found, "200 OK")] if found else []
+    if missing:
+        stats.append(dav.propstat(missing, "404 Not Found"))
+    return stats
+
+
+def _multistatus(responses: list[str]) -> Response:
+    return Response(dav.multistatus(responses), status=207, headers={"content-type": "application/xml; charset=utf-8"})
+
+
+async def proppatch(ctx: RequestContext, names: list[str]) -> Response:
+    changes = dav.parse_proppatch(await _body(ctx))
+    target = await _resolve(ctx, names)
+    if not target.exists:
+        raise _problem(404, "Nothing is at this path")
+    protected = [c for c in changes if c.name[0] == dav.DAV_NS and c.name[1] in dav.LIVE]
+    href = dav.href(names, target.is_collection)
+    if protected:
+        # All or nothing: the live ones are refused (403), the rest failed with them (424).
+        stats = [dav.propstat([dav.element(c.name) for c in protected], "403 Forbidden")]
+        others = [c for c in changes if c not in protected]
+        if others:
+            stats.append(dav.propstat([dav.element(c.name) for c in others], "424 Failed Dependency"))
+        return _multistatus([dav.response(href, stats)])
+    statements = ctx.services.dav_properties.change_statements(ctx.user_id, target.property_target, changes)
+    try:
+        await ctx.services.database.batch(statements)
+    except Exception:
+        logger.exception("PROPPATCH of %s failed", href)
+        raise unavailable("The metadata store") from None
+    seen = list(dict.fromkeys(c.name for c in changes))
+    return _multistatus([dav.response(href, [dav.propstat([dav.element(name) for name in seen], "200 OK")])])
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+async def mkcol(ctx: RequestContext, names: list[str]) -> Response:
+    if ctx.header("content-length") not in (None, "0") or ctx.header("transfer-encoding"):
+        raise _problem(415, "MKCOL takes no body")
+    target = await _resolve(ctx, names)
+    if target.exists:
+        raise Problem(405, "Something already exists at this path", headers={"allow": METHODS})
+    if target.parent_id is None:
+        raise _problem(409, "The parent collection does not exist")
+    if len(names) > paths.MAX_DEPTH:
+        raise _problem(403, f"Folders nest at most {paths.MAX_DEPTH} deep")
+    await _create_folder(ctx, target.parent_id, target.name)
+    return Response(None, status=201)
+
+
+async def _create_folder(ctx: RequestContext, parent_id: str, name: str) -> str:
+    now = now_iso()
+    row = {"id": str(uuid.uuid4()), "parent_id": parent_id, "name": name, "created_at": now}
+    try:
+        await ctx.services.folders.create(ctx.user_id, row)
+    except NameTaken:
+        raise Problem(405, "Something already exists at this path", headers={"allow": METHODS}) from None
+    except NoSuchFolder:
+        raise _problem(409, "The parent collection does not exist") from None
+    return row["id"]
+
+
+def _content_type(ctx: RequestContext, name: str) -> str:
+    """The declared type, else one guessed from the name; octet-stream unless the service takes it."""
+    declared = (ctx.header("content-type") or "").split(";")[0].strip().lower()
+    guessed = declared or (mimetypes.guess_type(name)[0] or OCTET)
+    return guessed if guessed in ctx.services.settings.allowed_types else OCTET
+
+
+def _put_size(ctx: RequestContext) -> int:
+    """Content-Length, or Finder's X-Expected-Entity-Length for a chunked body; 411 without."""
+    limit = ctx.services.settings.max_dav_file_size
+    declared = ctx.header("content-length") or ctx.header("x-expected-entity-length")
+    try:
+        return parse_content_length(declared, limit)
+    except LookupError:
+        raise _problem(411, "Send Content-Length (or X-Expected-Entity-Length)") from None
+    except OverflowError:
+        raise _problem(413, f"Files are limited to {limit} bytes here") from None
+    except ValueError as error:
+        raise _problem(400, str(error)) from None
+
+
+async def put(ctx: RequestContext, names: list[str]) -> Response:
+    if not names:
+        raise Problem(405, "The root is a collection", headers={"allow": METHODS})
+    size = _put_size(ctx)
+    await ctx.services.rate_limits.check("upload", ctx.user_id)
+    target = await _resolve(ctx, names)
+    if target.is_collection:
+        raise Problem(405, "A collection is at this path", headers={"allow": METHODS})
+    if target.parent_id is None:
+        raise _problem(409, "The parent collection does not exist")
+    content_type = _content_type(ctx, target.name)
+    row = new_row(ctx.user_id, filename=target.name, content_type=content_type, size=size, folder_id=target.parent_id)
+    mtime = ctx.header("x-oc-mtime")
+    if mtime and mtime.strip().isdigit() and len(mtime.strip()) <= 11:
+        row["modified_at"] = iso_from_epoch(int(mtime.strip()))
+    md5 = _oc_md5(ctx.header("oc-checksum"))
+    replaced = target.file["id"] if target.file else None
+    await quota.reserve(ctx.services, ctx.user_id, reservation_id=row["id"], file_id=row["id"], size=size)
+    stored = False
+    try:
+        await _store(ctx, row, size, md5)
+        stored = True
+        statements = []
+        if replaced:
+            statements.append(
+                ctx.services.dav_properties.copy_statement(ctx.user_id, file_target(replaced), file_target(row["id"]))
+            )
+        await register_file(
+            ctx.services, row, public_view(row), reservation_id=row["id"], replaces=replaced, with_statements=statements
+        )
+    except BaseException:
+        if not stored:
+            await quota.release(ctx.services, ctx.user_id, row["id"], size)
+        raise
+    headers = {"etag": row["etag"]} if row.get("etag") else {}
+    if mtime:
+        headers["x-oc-mtime"] = "accepted"
+    return Response(None, status=204 if replaced else 201, headers=headers)
+
+
+def _oc_md5(header: str | None) -> str | None:
+    """The MD5 of an OC-Checksum header (rclone's owncloud mode), for R2 to verify on the way in."""
+    for item in (header or "").split():
+        kind, _, value = item.partition(":")
+        if kind.upper() == "MD5" and len(value) == 32 and all(c in "0123456789abcdefABCDEF" for c in value):
+            return value.lower()
+    return None
+
+
+async def _store(ctx: RequestContext, row: dict[str, Any], size: int, md5: str | None) -> None:
+    """Streams the body into R2 (a chunked body through a FixedLengthStream of the expected
+    length), sniffing its first bytes: a type they contradict becomes octet-stream."""
+    body, feed = ctx.request.body, None
+    if size == 0:
+        body = b""
+    elif row["content_type"] != OCTET or ctx.header("content-length") is None:
+        try:
+            head, body, feed = await sniff_body(ctx.request.body, size, SNIFF_BYTES)
+        except BodyUnreadable:
+            raise _problem(400, "The request body ended before its first bytes arrived") from None
+        if not matches_content(row["content_type"], head):
+            row["content_type"] = OCTET
+    options: dict[str, Any] = {"md5": md5} if md5 else {}
+    try:
+        stored = await ctx.services.storage.put(
+            row["r2_key"],
+            body,
+            content_type=row["content_type"],
+            filename=row["filename"],
+            user_id=ctx.user_id,
+            **options,
+        )
+    except Exception as error:
+        if feed is not None:
+            await discard(body, feed)
+        if "md5" in str(error).lower() or "checksum" in str(error).lower():
+            raise _problem(400, "The body does not match OC-Checksum") from None
+        logger.exception("R2 put failed for %s", row["r2_key"])
+        raise unavailable("Storage") from None
+    await settle(feed)
+    row["etag"] = stored.httpEtag
+    checksums = stored.checksums
+    digest = getattr(checksums, "md5", None) if checksums is not None else None
+    if digest is not None:
+        # An ArrayBuffer, which the SDK may already have made a memoryview.
+        row["md5"] = (digest.to_bytes() if hasattr(digest, "to_bytes") else bytes(digest)).hex()
+
+
+async def delete(ctx: RequestContext, names: list[str]) -> Response:
+    if not names:
+        raise _problem(403, "The root cannot be deleted")
+    target = await _resolve(ctx, names)
+    if target.file is not None:
+        await _trash_file(ctx, target.file["id"])
+    elif target.is_collection:
+        if dav.depth(ctx.header("depth")) != "infinity":
+            raise _problem(400, "DELETE of a collection is Depth: infinity")
+        if not await ctx.services.folders.trash(ctx.user_id, target.folder_id, now_iso()):
+            raise _problem(404, "Nothing is at this path")
+    else:
+        raise _problem(404, "Nothing is at this path")
+    return Response(None, status=204)
+
+
+async def _trash_file(ctx: RequestContext, file_id: str) -> None:
+    if await ctx.services.records.trash(ctx.user_id, file_id, now_iso()) is None:
+        raise _problem(404, "Nothing is at this path")
+    with contextlib.suppress(Exception):
+        await ctx.services.cache.delete(cache_key(ctx.user_id, file_id))
+    with contextlib.suppress(Exception):
+        await ctx.services.stats.file_trashed(ctx.user_id, file_id)
+
+
+async def _clear(ctx: RequestContext, target: Target) -> None:
+    """Makes room at a destination that will be overwritten: into the trash with what is there."""
+    if target.file is not None:
+        await _trash_file(ctx, target.file["id"])
+    elif target.is_collection and target.names:
+        await ctx.services.folders.trash(ctx.user_id, target.folder_id, now_iso())
+
+
+async def copy(ctx: RequestContext, names: list[str]) -> Response:
+    return await _copy_or_move(ctx, names, move=False)
+
+
+async def move(ctx: RequestContext, names: list[str]) -> Response:
+    return await _copy_or_move(ctx, names, move=True)
+
+
+async def _copy_or_move(ctx: RequestContext, names: list[str], *, move: bool) -> Response:
+    destination_names = dav.destination(ctx.header("destination"))
+    overwrite = dav.overwrite(ctx.header("overwrite"))
+    depth = dav.depth(ctx.header("depth"))
+    source = await _resolve(ctx, names)
+    if not source.exists:
+        raise _problem(404, "Nothing is at this path")
+    if not names:
+        raise _problem(403, "The root cannot be copied or moved")
+    if destination_names[: len(names)] == names and (source.is_collection or destination_names == names):
+        raise _problem(403, "The destination is the source, or inside it")
+    if not destination_names:
+        raise _problem(403, "The root cannot be replaced")
+    destination = await _resolve(ctx, destination_names)
+    if destination.parent_id is None:
+        raise _problem(409, "The destination's parent collection does not exist")
+    existed = destination.exists
+    if existed:
+        if not overwrite:
+            raise _problem(412, "The destination exists and Overwrite is F")
+        await _clear(ctx, destination)
+    parent, name = destination.parent_id, destination.name
+    if move:
+        await _move(ctx, source, parent, name)
+    elif source.file is not None:
+        await _copy_file(ctx, source.file, parent, name)
+    else:
+        await _copy_folder(ctx, source, parent, name, shallow=depth == "0")
+    return Response(None, status=204 if existed else 201)
+
+
+async def _move(ctx: RequestContext, source: Target, parent: str, name: str) -> None:
+    now = now_iso()
+    try:
+        if source.file is not None:
+            moved = await ctx.services.records.move(
+                ctx.user_id, source.file["id"], filename=name, folder_id=parent, now=now
+            )
+            with contextlib.suppress(Exception):
+                await ctx.services.cache.delete(cache_key(ctx.user_id, source.file["id"]))
+        else:
+            moved = await ctx.services.folders.update(
+                ctx.user_id, source.folder_id, name=name, parent_id=parent, now=now
+            )
+    except NameTaken:
+        raise _problem(412, "The destination was taken meanwhile") from None
+    except NoSuchFolder:
+        raise _problem(409, "The destination's parent collection does not exist") from None
+    if not moved:
+        raise _problem(409, "The source cannot move there")
+
+
+async def _copy_file(ctx: RequestContext, file: dict[str, Any], parent: str, name: str) -> None:
+    """A new file with the source's bytes (streamed from R2 into R2) and dead properties."""
+    row = new_row(
+        ctx.user_id,
+        filename=name,
+        content_type=file["content_type"],
+        size=file["size_bytes"],
+        folder_id=parent,
+        description=file.get("description"),
+    )
+    row["modified_at"] = file.get("modified_at")
+    await quota.reserve(ctx.services, ctx.user_id, reservation_id=row["id"], file_id=row["id"], size=row["size_bytes"])
+    try:
+        source = await ctx.services.storage.get(file["r2_key"])
+        if source is None:
+            raise _problem(404, "The source's bytes are gone")
+        body: Any = b""
+        if row["size_bytes"]:
+            fixed = js.FixedLengthStream.new(row["size_bytes"])
+            body = fixed.readable
+            piping = asyncio.ensure_future(source.body.pipeTo(fixed.writable))
+        stored = await ctx.services.storage.put(
+            row["r2_key"], body, content_type=row["content_type"], filename=name, user_id=ctx.user_id
+        )
+        if row["size_bytes"]:
+            await piping
+    except BaseException:
+        await quota.release(ctx.services, ctx.user_id, row["id"], row["size_bytes"])
+        raise
+    row["etag"], row["md5"] = stored.httpEtag, file.get("md5")
+    copied = ctx.services.dav_properties.copy_statement(ctx.user_id, file_target(file["id"]), file_target(row["id"]))
+    await register_file(ctx.services, row, public_view(row), reservation_id=row["id"], with_statements=[copied])
+
+
+async def _copy_folder(ctx: RequestContext, source: Target, parent: str, name: str, *, shallow: bool) -> None:
+    """The folder (and, unless shallow, everything in it, up to COPY_LIMIT entries: checked
+    before anything is created)."""
+    plan: list[tuple[str, list[tuple[str, str, dict[str, Any]]]]] = []
+    if not shallow:
+        pending, total = [source.folder_id], 0
+        while pending:
+            folder_id = pending.pop()
+            entries = await _children(ctx, folder_id, COPY_LIMIT + 1)
+            total += len(entries)
+            if total > COPY_LIMIT:
+                raise _problem(507, f"A folder copy creates at most {COPY_LIMIT} entries; copy its parts")
+            plan.append((folder_id, entries))
+            pending += [row["id"] for kind, _, row in entries if kind == "folder"]
+    copies = {source.folder_id: await _create_folder(ctx, parent, name)}
+    await ctx.services.database.batch(
+        [
+            ctx.services.dav_properties.copy_statement(
+                ctx.user_id, folder_target(source.folder_id), folder_target(copies[source.folder_id])
+            )
+        ]
+    )
+    for folder_id, entries in plan:
+        for kind, entry_name, row in entries:
+            if kind == "folder":
+                copies[row["id"]] = await _create_folder(ctx, copies[folder_id], entry_name)
+        for kind, entry_name, row in entries:
+            if kind == "file":
+                await _copy_file(ctx, row, copies[folder_id], entry_name)
+
+
+_HANDLERS = {
+    "GET": get,
+    "HEAD": get,
+    "PROPFIND": propfind,
+    "PROPPATCH": proppatch,
+    "MKCOL": mkcol,
+    "PUT": put,
+    "DELETE": delete,
+    "COPY": copy,
+    "MOVE": move,
+}

@@ -1,0 +1,214 @@
+"""WebDAV (RFC 4918) without the network: paths and hrefs, the headers that steer COPY and MOVE,
+and the XML of PROPFIND, PROPPATCH and multistatus answers.
+
+Request bodies are parsed with the standard library's expat-based ElementTree after refusing a
+DOCTYPE outright (no entity can then be defined, so none can expand), within MAX_XML_BODY bytes.
+Property values are kept as the XML they were sent as (text escaped, child elements serialised
+with their own namespace declarations), so they come back well-formed whatever namespaces they
+use. Answers are written by hand: every property element declares its own namespace, which is
+how a property in no namespace (`xmlns=""`) stays in none.
+"""
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from email.utils import formatdate
+from urllib.parse import quote, unquote, urlsplit
+from xml.sax.saxutils import escape, quoteattr
+
+from edgefiles.domain import paths
+
+DAV_NS = "DAV:"
+PREFIX = "/dav"
+MAX_XML_BODY = 256 * 1024
+# Properties of a resource the server computes; PROPPATCH may not change them.
+LIVE = (
+    "creationdate",
+    "displayname",
+    "getcontentlength",
+    "getcontenttype",
+    "getetag",
+    "getlastmodified",
+    "resourcetype",
+    "supportedlock",
+    "lockdiscovery",
+    "quota-available-bytes",
+    "quota-used-bytes",
+)
+OWNCLOUD_NS = "http://owncloud.org/ns"
+
+
+class DavError(ValueError):
+    """A request that cannot be understood: its message says why (a 400)."""
+
+
+PropertyName = tuple[str, str]  # (namespace, local name); '' is no namespace
+
+
+def split_path(raw: str) -> list[str]:
+    """The names of a /dav path (percent-decoded as UTF-8, each checked); [] is the root."""
+    if raw != PREFIX and not raw.startswith(PREFIX + "/"):
+        raise DavError("not a WebDAV path")
+    names = []
+    for part in raw[len(PREFIX) :].split("/"):
+        if not part:
+            continue
+        try:
+            name = unquote(part, errors="strict")
+        except UnicodeDecodeError:
+            raise DavError("a path segment is not UTF-8") from None
+        try:
+            names.append(paths.segment(name))
+        except ValueError as error:
+            raise DavError(str(error)) from None
+    if len(names) > paths.MAX_DEPTH + 1:
+        raise DavError("the path is too deep")
+    return names
+
+
+def href(names: list[str], collection: bool) -> str:
+    path = PREFIX + "/" + "/".join(quote(name, safe="") for name in names)
+    return path + "/" if collection and names else path
+
+
+def destination(raw: str | None) -> list[str]:
+    """The names of a Destination header (an absolute URI or an absolute path)."""
+    if not raw:
+        raise DavError("Destination is required")
+    return split_path(urlsplit(raw).path)
+
+
+def depth(raw: str | None, default: str = "infinity") -> str:
+    value = (raw or default).strip().lower()
+    if value not in ("0", "1", "infinity"):
+        raise DavError("Depth must be 0, 1 or infinity")
+    return value
+
+
+def overwrite(raw: str | None) -> bool:
+    value = (raw or "T").strip().upper()
+    if value not in ("T", "F"):
+        raise DavError("Overwrite must be T or F")
+    return value == "T"
+
+
+def http_date(epoch_seconds: float) -> str:
+    return formatdate(epoch_seconds, usegmt=True)
+
+
+def _parse(body: bytes) -> ET.Element | None:
+    if not body.strip():
+        return None
+    if len(body) > MAX_XML_BODY:
+        raise DavError(f"XML bodies are limited to {MAX_XML_BODY} bytes")
+    if b"<!DOCTYPE" in body.upper():
+        raise DavError("a DOCTYPE is not accepted")
+    try:
+        return ET.fromstring(body)  # noqa: S314 - no DOCTYPE, so no entity can be declared
+    except ET.ParseError as error:
+        raise DavError(f"the body is not well-formed XML ({error})") from None
+
+
+def name_of(element: ET.Element) -> PropertyName:
+    tag = element.tag
+    if tag.startswith("{"):
+        namespace, _, local = tag[1:].partition("}")
+        return namespace, local
+    return "", tag
+
+
+def value_of(element: ET.Element) -> str:
+    """A property element's content as XML: its text and its children, as sent."""
+    parts = [escape(element.text or "")]
+    for child in element:
+        parts.append(ET.tostring(child, encoding="unicode"))  # includes the child's tail
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class Propfind:
+    kind: str  # "allprop", "propname" or "prop"
+    names: tuple[PropertyName, ...] = ()
+
+
+def parse_propfind(body: bytes) -> Propfind:
+    root = _parse(body)
+    if root is None:
+        return Propfind("allprop")
+    if name_of(root) != (DAV_NS, "propfind"):
+        raise DavError("the body must be a DAV:propfind")
+    for child in root:
+        kind = name_of(child)
+        if kind == (DAV_NS, "allprop"):
+            return Propfind("allprop")
+        if kind == (DAV_NS, "propname"):
+            return Propfind("propname")
+        if kind == (DAV_NS, "prop"):
+            return Propfind("prop", tuple(name_of(element) for element in child))
+    raise DavError("DAV:propfind needs prop, allprop or propname")
+
+
+@dataclass(frozen=True)
+class PropertyChange:
+    remove: bool
+    name: PropertyName
+    value: str  # XML; '' for a removal
+
+
+def parse_proppatch(body: bytes) -> list[PropertyChange]:
+    """The changes of a DAV:propertyupdate, in document order (which decides the outcome)."""
+    root = _parse(body)
+    if root is None or name_of(root) != (DAV_NS, "propertyupdate"):
+        raise DavError("the body must be a DAV:propertyupdate")
+    changes = []
+    for action in root:
+        kind = name_of(action)
+        if kind not in ((DAV_NS, "set"), (DAV_NS, "remove")):
+            continue
+        for prop in action:
+            if name_of(prop) != (DAV_NS, "prop"):
+                continue
+            for element in prop:
+                remove = kind == (DAV_NS, "remove")
+                changes.append(PropertyChange(remove, name_of(element), "" if remove else value_of(element)))
+    if not changes:
+        raise DavError("DAV:propertyupdate changes no property")
+    return changes
+
+
+def element(name: PropertyName, value: str = "") -> str:
+    """A property element in its own namespace, holding `value` (XML)."""
+    namespace, local = name
+    if not re.match(r"^[A-Za-z_][\w.-]*\Z", local):
+        raise DavError("not a property name")
+    if value:
+        return (
+            f"<p:{local} xmlns:p={quoteattr(namespace)}>{value}</p:{local}>"
+            if namespace
+            else (f'<{local} xmlns="">{value}</{local}>')
+        )
+    return f"<p:{local} xmlns:p={quoteattr(namespace)}/>" if namespace else f'<{local} xmlns=""/>'
+
+
+def propstat(properties: list[str], status: str) -> str:
+    return f"<D:propstat><D:prop>{''.join(properties)}</D:prop><D:status>HTTP/1.1 {status}</D:status></D:propstat>"
+
+
+def response(href_value: str, propstats: list[str]) -> str:
+    return f"<D:response><D:href>{escape(href_value)}</D:href>{''.join(propstats)}</D:response>"
+
+
+def status_response(href_value: str, status: str) -> str:
+    return f"<D:response><D:href>{escape(href_value)}</D:href><D:status>HTTP/1.1 {status}</D:status></D:response>"
+
+
+def multistatus(responses: list[str]) -> str:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:">'
+        + "".join(responses)
+        + ("</D:multistatus>")
+    )
+
+
+def text(value: str) -> str:
+    return escape(value)
