@@ -31,6 +31,7 @@ from js import Object, WebSocketPair, WebSocketRequestResponsePair
 from pyodide.ffi import to_js
 from workers import DurableObject, Response
 
+from durable_objects.dav_locks import DavLocks
 from durable_objects.ledger import Ledger
 
 # Events kept for clients that reconnect; older ones get a `resync` instead.
@@ -71,6 +72,7 @@ class UserStats(DurableObject):
         self._storage = ctx.storage
         self._sql = ctx.storage.sql
         self._ledger = Ledger(self._sql)
+        self._locks = DavLocks(self._sql)
         self._storage.transactionSync(self._migrate)
         # Keep-alives answered by the runtime, without waking the object (or billing for it).
         ctx.setWebSocketAutoResponse(WebSocketRequestResponsePair.new("ping", "pong"))
@@ -79,6 +81,7 @@ class UserStats(DurableObject):
         for statement in _SCHEMA:
             self._sql.exec(statement)
         self._ledger.migrate()
+        self._locks.migrate()
         if not self._sql.exec("SELECT 1 FROM totals").toArray():
             self._derive_totals()  # an object from before the totals existed, once
 
@@ -179,6 +182,28 @@ class UserStats(DurableObject):
         if removed:
             self._publish("stats.updated", stats=self.stats())
         return removed
+
+    # -- WebDAV locks (durable_objects/dav_locks.py) -----------------------------------------
+
+    def dav_lock(self, lock: dict[str, Any]) -> dict[str, Any]:
+        return self._storage.transactionSync(lambda: self._locks.lock(dict(lock), _now_ms()))
+
+    def dav_covering(self, path: str) -> list[dict[str, Any]]:
+        return self._locks.covering(str(path), _now_ms())
+
+    def dav_touching(self, path: str) -> list[dict[str, Any]]:
+        return self._locks.touching(str(path), _now_ms())
+
+    def dav_refresh(self, tokens: list[str], path: str, timeout_seconds: int) -> dict[str, Any] | None:
+        return self._storage.transactionSync(
+            lambda: self._locks.refresh([str(t) for t in tokens], str(path), int(timeout_seconds), _now_ms())
+        )
+
+    def dav_unlock(self, token: str, path: str) -> bool:
+        return self._storage.transactionSync(lambda: self._locks.unlock(str(token), str(path), _now_ms()))
+
+    def dav_forget(self, path: str) -> int:
+        return self._storage.transactionSync(lambda: self._locks.forget(str(path)))
 
     def file_trashed(self, file_id: str) -> int:
         """Publishes that a file moved to the trash (it still counts: its bytes are stored)."""

@@ -27,11 +27,12 @@ from typing import Any
 import js
 from workers import Response
 
+from durable_objects import dav_locks
 from edgefiles.api.auth import authenticate_key
 from edgefiles.api.context import RequestContext
 from edgefiles.api.downloads import serve_file
 from edgefiles.api.files import new_row, public_view
-from edgefiles.domain import dav, paths
+from edgefiles.domain import dav, dav_if, paths
 from edgefiles.domain.api_keys import basic_password, bearer_token
 from edgefiles.domain.clock import epoch_from_iso, iso_from_epoch, now_iso
 from edgefiles.domain.files import cache_key, parse_content_length
@@ -45,10 +46,16 @@ from edgefiles.services.streams import BodyUnreadable, discard, settle, sniff_bo
 
 logger = logging.getLogger(__name__)
 
-METHODS = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE"
+METHODS = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK"
 OCTET = "application/octet-stream"
 COPY_LIMIT = 200  # entries a COPY of a folder may create in one request
 LIST_LIMIT = 5000  # entries a Depth 1 PROPFIND lists
+DEFAULT_LOCK_SECONDS = 3600
+MAX_LOCK_SECONDS = 7 * 24 * 3600
+SUPPORTED_LOCK = "".join(
+    f"<D:lockentry><D:lockscope><D:{scope}/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>"
+    for scope in ("exclusive", "shared")
+)
 REALM = 'Basic realm="edgefiles", charset="UTF-8"'
 
 
@@ -111,7 +118,7 @@ async def handle(ctx: RequestContext) -> Response:
     """Every request under /dav: OPTIONS needs no credentials (clients probe first)."""
     method = ctx.method
     if method == "OPTIONS":
-        return Response(None, headers={"dav": "1", "allow": METHODS, "ms-author-via": "DAV"})
+        return Response(None, headers={"dav": "1, 2", "allow": METHODS, "ms-author-via": "DAV"})
     header = ctx.header("authorization")
     token = basic_password(header) or bearer_token(header)
     refused = Problem(401, "Sign in with your API key as the password", headers={"www-authenticate": REALM})
@@ -131,6 +138,184 @@ async def handle(ctx: RequestContext) -> Response:
 
 async def _body(ctx: RequestContext) -> bytes:
     return (await ctx.json_body(dav.MAX_XML_BODY)).encode("utf-8")
+
+
+# -- preconditions: the If header, then the locks ------------------------------------------
+
+
+def lock_path(names: list[str]) -> str:
+    return "/".join(names)
+
+
+def _error_body(condition: str) -> str:
+    return f'<?xml version="1.0" encoding="utf-8"?>\n<D:error xmlns:D="DAV:">{condition}</D:error>'
+
+
+def _locked(root: str) -> Problem:
+    href = dav.text(dav.href(root.split("/") if root else [], False))
+    return Problem(423, "The resource is locked", extra={"lock_root": href})
+
+
+async def _guard(
+    ctx: RequestContext, names: list[str], target: "Target", writes: list[tuple[list[str], bool]]
+) -> set[str]:
+    """Evaluates the If header (412 when it does not hold), then checks that every lock on what
+    the request writes (`writes`: (names, with everything inside)) had its token submitted (423
+    otherwise). The tokens submitted."""
+    header = ctx.header("if")
+    lists: list[dav_if.IfList] = []
+    if header:
+        try:
+            lists = dav_if.parse(header)
+        except dav_if.IfSyntaxError as error:
+            raise Problem(400, f"If: {error}") from None
+        states: dict[str, dav_if.State] = {}
+        for resource in dav_if.resources(lists, names):
+            found = target if resource == names else await _resolve(ctx, resource)
+            etag = found.file.get("etag") if found.file else None
+            locks = (
+                await ctx.services.stats.dav_covering(ctx.user_id, lock_path(resource))
+                if found.exists or resource == names
+                else []
+            )
+            states[lock_path(resource)] = (etag, {lock["token"] for lock in locks})
+        if not dav_if.holds(lists, names, lambda resource: states[lock_path(resource)]):
+            raise Problem(412, "The If header's conditions do not hold")
+    tokens = dav_if.submitted(lists)
+    for write_names, inside in writes:
+        path = lock_path(write_names)
+        stats = ctx.services.stats
+        locks = await (stats.dav_touching(ctx.user_id, path) if inside else stats.dav_covering(ctx.user_id, path))
+        exclusive = [lock for lock in locks if lock["scope"] == "exclusive"]
+        shared = [lock for lock in locks if lock["scope"] == "shared"]
+        for lock in exclusive:
+            if lock["token"] not in tokens:
+                raise _locked(lock["root"])
+        if shared and not any(lock["token"] in tokens for lock in shared):
+            raise _locked(shared[0]["root"])
+    return tokens
+
+
+def _timeout(raw: str | None) -> int:
+    """The lock's timeout from `Timeout: Second-N, Infinite` (the first one understood), capped."""
+    for item in (raw or "").split(","):
+        value = item.strip().lower()
+        if value == "infinite":
+            return MAX_LOCK_SECONDS
+        if value.startswith("second-") and value[7:].isdigit():
+            return max(1, min(int(value[7:]), MAX_LOCK_SECONDS))
+    return DEFAULT_LOCK_SECONDS
+
+
+def _activelock(lock: dict[str, Any]) -> str:
+    root = lock["root"].split("/") if lock["root"] else []
+    return (
+        "<D:activelock><D:locktype><D:write/></D:locktype>"
+        f"<D:lockscope><D:{lock['scope']}/></D:lockscope><D:depth>{lock['depth']}</D:depth>"
+        f"<D:owner>{lock['owner']}</D:owner><D:timeout>Second-{lock['timeout_seconds']}</D:timeout>"
+        f"<D:locktoken><D:href>{dav.text(lock['token'])}</D:href></D:locktoken>"
+        f"<D:lockroot><D:href>{dav.text(dav.href(root, False))}</D:href></D:lockroot></D:activelock>"
+    )
+
+
+def _lock_answer(lock: dict[str, Any], status: int) -> Response:
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<D:prop xmlns:D="DAV:"><D:lockdiscovery>'
+        f"{_activelock(lock)}</D:lockdiscovery></D:prop>"
+    )
+    headers = {"content-type": "application/xml; charset=utf-8", "lock-token": f"<{lock['token']}>"}
+    return Response(body, status=status, headers=headers)
+
+
+async def lock(ctx: RequestContext, names: list[str]) -> Response:
+    """LOCK: a new lock (200, or 201 when it creates an empty file at an unmapped path), or,
+    without a body, the refresh of a lock named in the If header."""
+    timeout = _timeout(ctx.header("timeout"))
+    body = await _body(ctx)
+    target = await _resolve(ctx, names)
+    path = lock_path(names)
+    if not body.strip():
+        tokens = await _guard(ctx, names, target, [])
+        refreshed = await ctx.services.stats.dav_refresh(ctx.user_id, sorted(tokens), path, timeout)
+        if refreshed is None:
+            raise Problem(412, "No lock named in the If header applies here")
+        return _lock_answer(refreshed, 200)
+    info = dav.parse_lockinfo(body)
+    depth = dav.depth(ctx.header("depth"))
+    if depth == "1":
+        raise Problem(400, "Depth of a LOCK is 0 or infinity")
+    await _guard(ctx, names, target, [])
+    if not target.exists and target.parent_id is None:
+        raise _problem(409, "The parent collection does not exist")
+    granted = await ctx.services.stats.dav_lock(
+        ctx.user_id,
+        {
+            "token": f"urn:uuid:{uuid.uuid4()}",
+            "root": path,
+            "depth": depth if target.is_collection else "0",
+            "scope": info.scope,
+            "owner": info.owner,
+            "timeout_seconds": timeout,
+        },
+    )
+    if not granted["ok"]:
+        return Response(
+            _error_body("<D:no-conflicting-lock/>"),
+            status=423,
+            headers={"content-type": "application/xml; charset=utf-8"},
+        )
+    if target.exists:
+        return _lock_answer(granted["lock"], 200)
+    try:
+        await _create_empty(ctx, target)
+    except BaseException:
+        await ctx.services.stats.dav_unlock(ctx.user_id, granted["lock"]["token"], path)
+        raise
+    return _lock_answer(granted["lock"], 201)
+
+
+async def unlock(ctx: RequestContext, names: list[str]) -> Response:
+    token = (ctx.header("lock-token") or "").strip()
+    if not (token.startswith("<") and token.endswith(">")):
+        raise Problem(400, "UNLOCK needs Lock-Token: <token>")
+    if not await ctx.services.stats.dav_unlock(ctx.user_id, token[1:-1], lock_path(names)):
+        return Response(
+            _error_body("<D:lock-token-matches-request-uri/>"),
+            status=409,
+            headers={"content-type": "application/xml; charset=utf-8"},
+        )
+    return Response(None, status=204)
+
+
+async def _create_empty(ctx: RequestContext, target: "Target") -> None:
+    """The empty file a LOCK of an unmapped path creates (RFC 4918 §7.3)."""
+    row = new_row(
+        ctx.user_id,
+        filename=target.name,
+        content_type=_content_type(ctx, target.name),
+        size=0,
+        folder_id=target.parent_id,
+    )
+    row["content_type"] = row["content_type"] if matches_content(row["content_type"], b"") else OCTET
+    await quota.reserve(ctx.services, ctx.user_id, reservation_id=row["id"], file_id=row["id"], size=0)
+    try:
+        stored = await ctx.services.storage.put(
+            row["r2_key"], b"", content_type=row["content_type"], filename=row["filename"], user_id=ctx.user_id
+        )
+    except Exception:
+        await quota.release(ctx.services, ctx.user_id, row["id"], 0)
+        logger.exception("R2 put of a locked empty file failed")
+        raise unavailable("Storage") from None
+    row["etag"] = stored.httpEtag
+    await register_file(ctx.services, row, public_view(row), reservation_id=row["id"])
+
+
+async def _forget_locks(ctx: RequestContext, names: list[str]) -> None:
+    """The locks on a path that was deleted or moved away (they do not follow it)."""
+    try:
+        await ctx.services.stats.dav_forget(ctx.user_id, lock_path(names))
+    except Exception as error:
+        logger.warning("forgetting the locks on %s failed (%s); they expire", lock_path(names), error)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -233,6 +418,7 @@ async def propfind(ctx: RequestContext, names: list[str]) -> Response:
         for _, collection, row in entries
     ]
     dead = await ctx.services.dav_properties.of(ctx.user_id, targets)
+    locks = await ctx.services.stats.dav_touching(ctx.user_id, lock_path(names))
     wants_quota = spec.kind == "prop" and any(
         n in ((dav.DAV_NS, "quota-used-bytes"), (dav.DAV_NS, "quota-available-bytes")) for n in spec.names
     )
@@ -240,7 +426,9 @@ async def propfind(ctx: RequestContext, names: list[str]) -> Response:
     responses = []
     for (entry_names, collection, row), property_target in zip(entries, targets, strict=True):
         live = _live_folder(row, entry_names[-1] if entry_names else "") if collection else _live_file(row)
-        live["supportedlock"] = ""
+        live["supportedlock"] = SUPPORTED_LOCK
+        path = lock_path(entry_names)
+        live["lockdiscovery"] = "".join(_activelock(lock) for lock in locks if dav_locks.covers(lock, path))
         if usage is not None and collection:
             live["quota-used-bytes"] = str(usage.get("used_bytes", 0))
             live["quota-available-bytes"] = str(max(0, usage.get("remaining_bytes", 0)))
@@ -292,6 +480,7 @@ async def proppatch(ctx: RequestContext, names: list[str]) -> Response:
     target = await _resolve(ctx, names)
     if not target.exists:
         raise _problem(404, "Nothing is at this path")
+    await _guard(ctx, names, target, [(names, False)])
     protected = [c for c in changes if c.name[0] == dav.DAV_NS and c.name[1] in dav.LIVE]
     href = dav.href(names, target.is_collection)
     if protected:
@@ -322,6 +511,7 @@ async def mkcol(ctx: RequestContext, names: list[str]) -> Response:
         raise Problem(405, "Something already exists at this path", headers={"allow": METHODS})
     if target.parent_id is None:
         raise _problem(409, "The parent collection does not exist")
+    await _guard(ctx, names, target, [(names, False)])
     if len(names) > paths.MAX_DEPTH:
         raise _problem(403, f"Folders nest at most {paths.MAX_DEPTH} deep")
     await _create_folder(ctx, target.parent_id, target.name)
@@ -371,6 +561,7 @@ async def put(ctx: RequestContext, names: list[str]) -> Response:
         raise Problem(405, "A collection is at this path", headers={"allow": METHODS})
     if target.parent_id is None:
         raise _problem(409, "The parent collection does not exist")
+    await _guard(ctx, names, target, [(names, False)])
     content_type = _content_type(ctx, target.name)
     row = new_row(ctx.user_id, filename=target.name, content_type=content_type, size=size, folder_id=target.parent_id)
     mtime = ctx.header("x-oc-mtime")
@@ -453,6 +644,8 @@ async def delete(ctx: RequestContext, names: list[str]) -> Response:
     if not names:
         raise _problem(403, "The root cannot be deleted")
     target = await _resolve(ctx, names)
+    if target.exists:
+        await _guard(ctx, names, target, [(names, True)])
     if target.file is not None:
         await _trash_file(ctx, target.file["id"])
     elif target.is_collection:
@@ -462,6 +655,7 @@ async def delete(ctx: RequestContext, names: list[str]) -> Response:
             raise _problem(404, "Nothing is at this path")
     else:
         raise _problem(404, "Nothing is at this path")
+    await _forget_locks(ctx, names)
     return Response(None, status=204)
 
 
@@ -507,13 +701,17 @@ async def _copy_or_move(ctx: RequestContext, names: list[str], *, move: bool) ->
     if destination.parent_id is None:
         raise _problem(409, "The destination's parent collection does not exist")
     existed = destination.exists
+    if existed and not overwrite:
+        raise _problem(412, "The destination exists and Overwrite is F")
+    writes = [(destination_names, existed)] + ([(names, True)] if move else [])
+    await _guard(ctx, names, source, writes)
     if existed:
-        if not overwrite:
-            raise _problem(412, "The destination exists and Overwrite is F")
         await _clear(ctx, destination)
+        await _forget_locks(ctx, destination_names)
     parent, name = destination.parent_id, destination.name
     if move:
         await _move(ctx, source, parent, name)
+        await _forget_locks(ctx, names)
     elif source.file is not None:
         await _copy_file(ctx, source.file, parent, name)
     else:
@@ -608,6 +806,8 @@ async def _copy_folder(ctx: RequestContext, source: Target, parent: str, name: s
 
 
 _HANDLERS = {
+    "LOCK": lock,
+    "UNLOCK": unlock,
     "GET": get,
     "HEAD": get,
     "PROPFIND": propfind,

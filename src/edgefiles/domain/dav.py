@@ -176,6 +176,31 @@ def parse_proppatch(body: bytes) -> list[PropertyChange]:
     return changes
 
 
+@dataclass(frozen=True)
+class LockInfo:
+    scope: str  # "exclusive" or "shared"
+    owner: str  # XML, returned as sent
+
+
+def parse_lockinfo(body: bytes) -> LockInfo:
+    root = _parse(body)
+    if root is None or name_of(root) != (DAV_NS, "lockinfo"):
+        raise DavError("the body must be a DAV:lockinfo")
+    scope, owner, write = None, "", False
+    for child in root:
+        kind = name_of(child)
+        if kind == (DAV_NS, "lockscope"):
+            scopes = [name_of(element)[1] for element in child if name_of(element)[0] == DAV_NS]
+            scope = scopes[0] if scopes and scopes[0] in ("exclusive", "shared") else None
+        elif kind == (DAV_NS, "locktype"):
+            write = any(name_of(element) == (DAV_NS, "write") for element in child)
+        elif kind == (DAV_NS, "owner"):
+            owner = value_of(child)
+    if scope is None or not write:
+        raise DavError("a lock is a write lock, exclusive or shared")
+    return LockInfo(scope, owner)
+
+
 def element(name: PropertyName, value: str = "") -> str:
     """A property element in its own namespace, holding `value` (XML)."""
     namespace, local = name

@@ -46,6 +46,29 @@ class UserStatsClient:
     async def record_deletes(self, user_id: str, file_ids: list[str]) -> int:
         return int(await self._stub(user_id).record_deletes(file_ids))
 
+    # WebDAV locks (durable_objects/dav_locks.py), in the user's object.
+
+    async def dav_lock(self, user_id: str, lock: dict[str, Any]) -> dict[str, Any]:
+        return dict(_py(await self._stub(user_id).dav_lock(lock)))
+
+    async def dav_covering(self, user_id: str, path: str) -> list[dict[str, Any]]:
+        return [dict(lock) for lock in _py(await self._stub(user_id).dav_covering(path))]
+
+    async def dav_touching(self, user_id: str, path: str) -> list[dict[str, Any]]:
+        return [dict(lock) for lock in _py(await self._stub(user_id).dav_touching(path))]
+
+    async def dav_refresh(
+        self, user_id: str, tokens: list[str], path: str, timeout_seconds: int
+    ) -> dict[str, Any] | None:
+        refreshed = _py(await self._stub(user_id).dav_refresh(tokens, path, timeout_seconds))
+        return None if refreshed is None else dict(refreshed)
+
+    async def dav_unlock(self, user_id: str, token: str, path: str) -> bool:
+        return bool(_py(await self._stub(user_id).dav_unlock(token, path)))
+
+    async def dav_forget(self, user_id: str, path: str) -> None:
+        await self._stub(user_id).dav_forget(path)
+
     async def file_trashed(self, user_id: str, file_id: str) -> None:
         await self._stub(user_id).file_trashed(file_id)
 
