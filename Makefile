@@ -11,7 +11,7 @@ PYTHON_FOR_VENV = $(shell scripts/find-python)
 # The browser the web app's tests drive: Debian's Chromium, installed by `make test` when missing.
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help install browser dev migrate test test-browser soak bench bench-scale lint format openapi vendor key smoke clean
+.PHONY: help install browser webdav-tools dev migrate test test-browser soak bench bench-scale lint format openapi vendor key smoke clean
 
 help:
 	@echo "make dev     install, migrate, serve on http://127.0.0.1:$(PORT)"
@@ -46,6 +46,10 @@ browser:
 	elif [ "$(CHROMIUM)" = /usr/bin/chromium ]; then scripts/install-chromium; \
 	else echo "browser: CHROMIUM=$(CHROMIUM) does not exist" >&2; exit 1; fi
 
+# The WebDAV clients the tests drive: Debian's litmus and rclone, installed when missing.
+webdav-tools:
+	scripts/install-webdav-tools
+
 # Applies migrations/ to the local D1 exactly as `wrangler dev` would see it. The runtime also
 # applies pending migrations at start, so both tools always agree on the schema.
 migrate: install
@@ -67,7 +71,7 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: install browser lint
+test: install browser webdav-tools lint
 	npm test
 	PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/pytest
 	CHROMIUM=$(CHROMIUM) npm run test:browser

@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from email.utils import formatdate
 from urllib.parse import quote, unquote, urlsplit
+from xml.parsers import expat
 from xml.sax.saxutils import escape, quoteattr
 
 from edgefiles.domain import paths
@@ -21,6 +22,7 @@ from edgefiles.domain import paths
 DAV_NS = "DAV:"
 PREFIX = "/dav"
 MAX_XML_BODY = 256 * 1024
+MAX_XML_DEPTH = 64
 # Properties of a resource the server computes; PROPPATCH may not change them.
 LIVE = (
     "creationdate",
@@ -103,9 +105,35 @@ def _parse(body: bytes) -> ET.Element | None:
         raise DavError(f"XML bodies are limited to {MAX_XML_BODY} bytes")
     if b"<!DOCTYPE" in body.upper():
         raise DavError("a DOCTYPE is not accepted")
+    _check_depth(body)
     try:
         return ET.fromstring(body)  # noqa: S314 - no DOCTYPE, so no entity can be declared
     except ET.ParseError as error:
+        raise DavError(f"the body is not well-formed XML ({error})") from None
+
+
+def _check_depth(body: bytes) -> None:
+    """Refuses elements nested deeper than MAX_XML_DEPTH before a tree is built: freeing a tree
+    is recursive, and 20,000 levels of it overflow the interpreter's stack (in Pyodide that
+    kills the isolate, with every request it is serving)."""
+    parser = expat.ParserCreate()
+    depth = 0
+
+    def start(_name: str, _attributes: dict[str, str]) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > MAX_XML_DEPTH:
+            raise DavError(f"XML elements nest at most {MAX_XML_DEPTH} deep")
+
+    def end(_name: str) -> None:
+        nonlocal depth
+        depth -= 1
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(body, True)
+    except expat.ExpatError as error:
         raise DavError(f"the body is not well-formed XML ({error})") from None
 
 
