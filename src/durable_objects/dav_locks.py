@@ -10,6 +10,7 @@ are dropped before every look. No `js` import: the object hands in `ctx.storage.
 tests an adapter over sqlite3.
 """
 
+import json
 from typing import Any
 
 SCHEMA = (
@@ -24,7 +25,7 @@ SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS dav_locks_root ON dav_locks (root)",
 )
-MAX_LOCKS = 10_000  # per user: a client that locks without end is refused, not stored
+MAX_LOCKS = 1000  # per user (each owner at most 4 KB): a client that locks without end is refused
 
 
 def _rows(cursor: Any) -> list[dict[str, Any]]:
@@ -39,11 +40,6 @@ def covers(lock: dict[str, Any], path: str) -> bool:
     return lock["depth"] == "infinity" and (root == "" or path.startswith(root + "/"))
 
 
-def _below(path: str, other: str) -> bool:
-    """Whether `other` is inside `path` (not `path` itself)."""
-    return (path == "" and other != "") or other.startswith(path + "/")
-
-
 class DavLocks:
     def __init__(self, sql: Any) -> None:
         self._sql = sql
@@ -55,29 +51,38 @@ class DavLocks:
     def _expire(self, now_ms: int) -> None:
         self._sql.exec("DELETE FROM dav_locks WHERE expires_at <= ?", now_ms)
 
-    def _all(self) -> list[dict[str, Any]]:
-        return _rows(self._sql.exec("SELECT * FROM dav_locks"))
+    def _rooted_at_or_above(self, path: str) -> list[dict[str, Any]]:
+        """Locks whose root is `path` or one of its ancestors (only those can apply to it)."""
+        names = path.split("/") if path else []
+        roots = [""] + ["/".join(names[: i + 1]) for i in range(len(names))]
+        return _rows(
+            self._sql.exec("SELECT * FROM dav_locks WHERE root IN (SELECT value FROM json_each(?))", json.dumps(roots))
+        )
+
+    def _rooted_below(self, path: str) -> list[dict[str, Any]]:
+        if path == "":
+            return _rows(self._sql.exec("SELECT * FROM dav_locks WHERE root <> ''"))
+        prefix = path + "/"
+        return _rows(self._sql.exec("SELECT * FROM dav_locks WHERE substr(root, 1, ?) = ?", len(prefix), prefix))
 
     def covering(self, path: str, now_ms: int) -> list[dict[str, Any]]:
         """The live locks that apply to `path`."""
         self._expire(now_ms)
-        return [lock for lock in self._all() if covers(lock, path)]
+        return [lock for lock in self._rooted_at_or_above(path) if covers(lock, path)]
 
     def touching(self, path: str, now_ms: int) -> list[dict[str, Any]]:
         """The live locks that apply to `path` or to anything inside it (what a DELETE or MOVE of
         it must hold tokens for)."""
-        self._expire(now_ms)
-        return [lock for lock in self._all() if covers(lock, path) or _below(path, lock["root"])]
+        return self.covering(path, now_ms) + self._rooted_below(path)
 
     def lock(self, lock: dict[str, Any], now_ms: int) -> dict[str, Any]:
         """Grants `lock` = {token, root, depth, scope, owner, timeout_seconds} unless another
         conflicts: {"ok": True, "lock": ...} or {"ok": False, "conflict": root of the other}."""
-        self._expire(now_ms)
-        for other in self._all():
-            overlaps = covers(other, lock["root"]) or (
-                lock["depth"] == "infinity" and _below(lock["root"], other["root"])
-            )
-            if overlaps and "exclusive" in (other["scope"], lock["scope"]):
+        others = self.covering(lock["root"], now_ms)
+        if lock["depth"] == "infinity":
+            others += self._rooted_below(lock["root"])
+        for other in others:
+            if "exclusive" in (other["scope"], lock["scope"]):
                 return {"ok": False, "conflict": other["root"]}
         if self._sql.exec("SELECT COUNT(*) AS n FROM dav_locks").one()["n"] >= MAX_LOCKS:
             return {"ok": False, "conflict": None}
@@ -118,7 +123,8 @@ class DavLocks:
 
     def forget(self, path: str) -> int:
         """Removes the locks on `path` and inside it (it was deleted or moved away)."""
-        gone = [lock["token"] for lock in self._all() if lock["root"] == path or _below(path, lock["root"])]
+        rooted = _rows(self._sql.exec("SELECT * FROM dav_locks WHERE root = ?", path)) + self._rooted_below(path)
+        gone = [lock["token"] for lock in rooted]
         for token in gone:
             self._sql.exec("DELETE FROM dav_locks WHERE token = ?", token)
         return len(gone)

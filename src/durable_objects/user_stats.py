@@ -63,7 +63,12 @@ _SCHEMA = (
         body TEXT NOT NULL
     )""",
     "CREATE TABLE IF NOT EXISTS tickets (ticket TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)",
+    # Files deleted before their upload was counted (a WebDAV PUT replacing a file whose own
+    # registration is still on its way here): the late count is then not made.
+    "CREATE TABLE IF NOT EXISTS uncounted (file_id TEXT PRIMARY KEY, at INTEGER NOT NULL)",
 )
+# How long a deletion waits for the count it cancels.
+UNCOUNTED_MS = 24 * 3600 * 1000
 
 
 class UserStats(DurableObject):
@@ -125,6 +130,11 @@ class UserStats(DurableObject):
         upload is also published (`file.created`, then `stats.updated`)."""
 
         def record() -> bool:
+            if self._sql.exec("DELETE FROM uncounted WHERE file_id = ? RETURNING file_id", file_id).toArray():
+                # Deleted already (replaced before this count arrived): its reservation goes.
+                if reservation_id is not None:
+                    self._ledger.release([reservation_id])
+                return False
             cursor = self._sql.exec(
                 "INSERT OR IGNORE INTO uploads (file_id, size_bytes, content_type) VALUES (?, ?, ?)",
                 file_id,
@@ -146,14 +156,22 @@ class UserStats(DurableObject):
             self._publish("stats.updated", stats=self.stats())
         return new
 
+    def _uncount(self, file_id: str) -> bool:
+        """Uncounts a file; one not counted yet is remembered, so its count is not made later."""
+        removed = self._sql.exec(
+            "DELETE FROM uploads WHERE file_id = ? RETURNING size_bytes, content_type", file_id
+        ).toArray()
+        for row in removed:
+            self._count(row["content_type"], -1, -row["size_bytes"])
+        if not removed:
+            now = _now_ms()
+            self._sql.exec("DELETE FROM uncounted WHERE at < ?", now - UNCOUNTED_MS)
+            self._sql.exec("INSERT OR IGNORE INTO uncounted (file_id, at) VALUES (?, ?)", file_id, now)
+        return bool(removed)
+
     def record_delete(self, file_id: str) -> bool:
         def record() -> bool:
-            removed = self._sql.exec(
-                "DELETE FROM uploads WHERE file_id = ? RETURNING size_bytes, content_type", file_id
-            ).toArray()
-            for row in removed:
-                self._count(row["content_type"], -1, -row["size_bytes"])
-            return bool(removed)
+            return self._uncount(file_id)
 
         removed = self._storage.transactionSync(record)
         if removed:
@@ -167,14 +185,7 @@ class UserStats(DurableObject):
         ids = [str(i) for i in file_ids]
 
         def record() -> int:
-            removed = 0
-            for file_id in ids:
-                for row in self._sql.exec(
-                    "DELETE FROM uploads WHERE file_id = ? RETURNING size_bytes, content_type", file_id
-                ).toArray():
-                    self._count(row["content_type"], -1, -row["size_bytes"])
-                    removed += 1
-            return removed
+            return sum(self._uncount(file_id) for file_id in ids)
 
         removed = self._storage.transactionSync(record)
         for file_id in ids:

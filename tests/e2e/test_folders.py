@@ -313,3 +313,23 @@ def test_a_multipart_upload_lands_in_its_folder(edgefiles: Runtime, users: UserF
     done = user.client.post(f"/api/uploads/{plan['upload_id']}/complete")
     assert done.status_code == 201 and done.json()["folder_id"] == box["id"]
     assert entries(user, box["id"]) == [("file", "clip.bin")]
+
+
+def test_a_restored_tree_that_would_nest_too_deep_goes_to_the_root(edgefiles: Runtime, users: UserFactory) -> None:
+    """Found by an attack: a folder deleted, its old parent moved 31 levels down meanwhile; put
+    back there, the tree would be 63 deep."""
+    user = users.new("deeprestore")
+    parent = mkdir(user, "P")
+    deleted = mkdir(user, "A", parent["id"])
+    below = deleted["id"]
+    for depth in range(30):
+        below = mkdir(user, f"a{depth}", below)["id"]
+    assert user.client.delete(f"/api/folders/{deleted['id']}").status_code == 204
+    chain = None
+    for depth in range(31):
+        chain = mkdir(user, f"q{depth}", chain)["id"]
+    assert user.client.patch(f"/api/folders/{parent['id']}", json={"parent_id": chain}).status_code == 200
+    restored = user.client.post(f"/api/trash/folders/{deleted['id']}/restore")
+    assert restored.status_code == 200 and restored.json()["parent_id"] is None
+    deepest = user.client.get(f"/api/folders/{below}").json()["path"]
+    assert [step["name"] for step in deepest][:2] == ["A", "a0"] and len(deepest) == 31

@@ -439,3 +439,97 @@ def test_the_reconciler_ends_expired_uploads_and_sweeps_leftover_segments(edgefi
     wait_for(swept, timeout=120, interval=0, what="the reconciler to sweep both uploads' segments")
     assert tus_user.client.head(expiring, headers=TUS).status_code == 404
     assert tus_user.client.get("/api/stats").json()["quota"]["reserved_bytes"] == 0
+
+
+class HeldBody:
+    """A request body that sends its first part, then waits until released to send the rest:
+    a client whose request is still in flight when it retries on another connection."""
+
+    def __init__(self, body: bytes, split: int) -> None:
+        self.body, self.split = body, split
+        self.release = threading.Event()
+        self.half_sent = threading.Event()
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.body[: self.split]
+        self.half_sent.set()
+        self.release.wait(60)
+        yield self.body[self.split :]
+
+
+def patch_in_background(user: User, url: str, offset: int, body: HeldBody) -> dict:
+    outcome: dict = {}
+
+    def send() -> None:
+        try:
+            outcome["response"] = patch(user, url, offset, body, **{"content-length": str(len(body.body))})  # type: ignore[arg-type]
+        except httpx.HTTPError as error:
+            outcome["error"] = error
+
+    outcome["thread"] = threading.Thread(target=send, daemon=True)
+    outcome["thread"].start()
+    return outcome
+
+
+def test_a_request_overtaken_by_a_retry_never_replaces_what_the_retry_stored(
+    edgefiles: Runtime, tus_user: User
+) -> None:
+    """An attacker's repro (and tus-js-client after a timeout): PATCH A of part 1 stalls half
+    way, PATCH B sends part 1 again and is recorded, then A finishes. A must not overwrite the
+    part B recorded (R2 would then refuse to assemble the upload, for ever)."""
+    body = os.urandom(9 * MiB)
+    url = create(tus_user, len(body)).headers["location"]
+    first = HeldBody(body[: 8 * MiB], 4 * MiB)
+    outcome = patch_in_background(tus_user, url, 0, first)
+    assert first.half_sent.wait(30)
+    time.sleep(0.5)  # the half is through to the Worker
+    retry = patch(tus_user, url, 0, body[: 8 * MiB])
+    assert retry.status_code == 204 and retry.headers["upload-offset"] == str(8 * MiB)
+    first.release.set()
+    outcome["thread"].join(60)
+    assert "response" not in outcome or outcome["response"].status_code == 409
+    done = patch(tus_user, url, 8 * MiB, body[8 * MiB :])
+    assert done.status_code == 204, done.text
+    file = uploaded_file(edgefiles, tus_user, url)
+    assert download_sha256(tus_user, file["id"]) == hashlib.sha256(body).hexdigest()
+
+
+def test_a_late_segment_of_an_ended_upload_is_not_left_behind(edgefiles: Runtime, tus_user: User) -> None:
+    url = create(tus_user, 100_000).headers["location"]
+    upload_id = url.rsplit("/", 1)[1]
+    late = HeldBody(os.urandom(1000), 500)
+    outcome = patch_in_background(tus_user, url, 0, late)
+    assert late.half_sent.wait(30)
+    time.sleep(0.5)
+    assert tus_user.client.delete(url, headers=TUS).status_code == 204
+    late.release.set()
+    outcome["thread"].join(60)
+    assert "response" not in outcome or outcome["response"].status_code in (404, 409)
+    wait_for(lambda: segment_objects(edgefiles, upload_id) == [], what="the late segment to be deleted")
+    assert tus_user.client.get("/api/stats").json()["quota"]["reserved_bytes"] == 0
+
+
+def test_creation_with_upload_refused_leaves_no_upload(edgefiles: Runtime, tus_user: User) -> None:
+    wrong = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+    for headers, body, status in [
+        ({"upload-checksum": f"sha256 {wrong}"}, b"12345", 460),
+        ({}, b"x" * 11, 413),
+        (
+            {
+                "upload-draft-interop-version": "6",
+                "upload-complete": "?1",
+                "content-type": "application/partial-upload",
+            },
+            b"12345",
+            400,
+        ),
+    ]:
+        refused = tus_user.client.post(
+            "/api/tus/",
+            content=body,
+            headers={"upload-length": "10", "content-type": "application/offset+octet-stream", **TUS, **headers},
+        )
+        assert refused.status_code == status, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "location" not in refused.headers
+    assert tus_user.client.get("/api/stats").json()["quota"]["reserved_bytes"] == 0

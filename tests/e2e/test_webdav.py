@@ -319,3 +319,112 @@ def test_a_250_mb_put_streams_through_in_bounded_memory(enterprise: Runtime, tmp
             served.update(block)
     assert served.hexdigest() == digest.hexdigest()
     factory.close()
+
+
+LOCKINFO = (
+    b'<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope>'
+    b"<D:locktype><D:write/></D:locktype><D:owner>%s</D:owner></D:lockinfo>"
+)
+
+
+def test_what_an_attack_found_is_refused_and_changes_nothing(edgefiles: Runtime, users: UserFactory) -> None:
+    """Findings of a helper's attack on this endpoint, each now a 4xx that changes nothing."""
+    user = users.new("dav-attack")
+    with dav(user, edgefiles) as client:
+        client.request("MKCOL", "/d/")
+        assert client.put("/d/f.txt", content=b"inside").status_code == 201
+        # A DOCTYPE in a UTF-16 body without a byte-order mark (valid UTF-8 too) expanded entities.
+        hidden = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "EXPANDED">]>'.encode("utf-16-le")
+        assert client.request("PROPPATCH", "/d/f.txt", content=hidden).status_code == 400
+        # MOVE onto the folder holding the source trashed the folder, then refused.
+        moved = client.request("MOVE", "/d/f.txt", headers={"destination": "/dav/d", "overwrite": "T"})
+        assert moved.status_code == 409
+        assert client.get("/d/f.txt").content == b"inside"
+        # Outsized owners and values are refused instead of stored (and loaded by every request).
+        assert client.request("LOCK", "/d/f.txt", content=LOCKINFO % (b"o" * 5000)).status_code == 400
+        big = b"<D:propertyupdate xmlns:D='DAV:'><D:set><D:prop><x:v xmlns:x='urn:x'>" + b"v" * 20_000
+        assert (
+            client.request(
+                "PROPPATCH", "/d/f.txt", content=big + b"</x:v></D:prop></D:set></D:propertyupdate>"
+            ).status_code
+            == 400
+        )
+        # Any XML name is a property name, and reads back.
+        named = b"<D:propertyupdate xmlns:D='DAV:'><D:set><D:prop><x:\xc3\xa9bc xmlns:x='urn:x'>1</x:\xc3\xa9bc>"
+        assert (
+            client.request("PROPPATCH", "/d/f.txt", content=named + b"</D:prop></D:set></D:propertyupdate>").status_code
+            == 207
+        )
+        assert client.request("PROPFIND", "/d/", headers={"depth": "1"}).status_code == 207
+        # Digits that are not ASCII, and an If header naming hundreds of resources.
+        assert (
+            client.request(
+                "LOCK", "/d/f.txt", content=LOCKINFO % b"me", headers={"timeout": "Second-\u00b2".encode()}
+            ).status_code
+            == 200
+        )
+        assert client.put("/d/g.txt", content=b"x", headers={"x-oc-mtime": "\u00b2".encode()}).status_code == 201
+        tagged = " ".join(f"</dav/n{i}> (<urn:x>)" for i in range(500))
+        assert client.put("/d/h.txt", content=b"x", headers={"if": tagged}).status_code == 400
+        # A chunked body longer or shorter than announced, or announced empty.
+        for announced in ("10", "10000", "0"):
+            response = client.put(
+                "/d/chunked.txt", content=iter([b"x" * 5000]), headers={"x-expected-entity-length": announced}
+            )
+            assert response.status_code == 400, (announced, response.text)
+        # A Destination on another server.
+        elsewhere = client.request("COPY", "/d/f.txt", headers={"destination": "http://evil.example/dav/c.txt"})
+        assert elsewhere.status_code == 502
+    names = {f["filename"] for f in user.client.get("/api/files").json()["items"]}
+    assert names == {"f.txt", "g.txt"}
+    assert user.client.get("/api/trash/folders").json()["items"] == []
+
+
+def test_copies_that_cannot_finish_leave_the_destination_alone(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new("dav-copy")
+    with dav(user, edgefiles) as client:
+        client.request("MKCOL", "/big/")
+        for i in range(201):
+            assert client.put(f"/big/{i}.txt", content=b"x").status_code == 201
+        client.request("MKCOL", "/victim/")
+        client.put("/victim/keep.txt", content=b"keep")
+        assert (
+            client.request("COPY", "/big/", headers={"destination": "/dav/victim/", "overwrite": "T"}).status_code
+            == 507
+        )
+        assert client.get("/victim/keep.txt").content == b"keep"
+        users.admin().put(f"/api/admin/users/{user.user_id}/quota", json={"max_bytes": 70_000})
+        client.put("/a.bin", content=os.urandom(60_000))
+        assert client.request("COPY", "/a.bin", headers={"destination": "/dav/victim/keep.txt"}).status_code == 413
+        assert client.get("/victim/keep.txt").content == b"keep"
+        # A folder moved where it would nest too deep.
+        deep = "/".join(f"l{i}" for i in range(25))
+        path = ""
+        for part in deep.split("/"):
+            path += f"/{part}"
+            assert client.request("MKCOL", path + "/").status_code == 201
+        tree = "/".join(f"t{i}" for i in range(10))
+        path = ""
+        for part in tree.split("/"):
+            path += f"/{part}"
+            client.request("MKCOL", path + "/")
+        assert client.request("MOVE", "/t0/", headers={"destination": f"/dav/{deep}/t0/"}).status_code == 403
+    assert user.client.get("/api/trash/folders").json()["items"] == []
+    assert user.client.get("/api/stats").json()["quota"]["reserved_bytes"] == 0
+
+
+def test_parallel_puts_of_one_path_leave_one_file(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new("dav-race")
+    with dav(user, edgefiles) as client:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def put(i: int) -> int:
+            return client.put("/race.bin", content=os.urandom(5000)).status_code
+
+        with ThreadPoolExecutor(20) as pool:
+            statuses = list(pool.map(put, range(20)))
+    assert all(status in (201, 204) for status in statuses), sorted(statuses)
+    files = user.client.get("/api/files").json()["items"]
+    assert [f["filename"] for f in files] == ["race.bin"]
+    quota = user.client.get("/api/stats").json()["quota"]
+    assert quota["used_bytes"] == 5000 and quota["reserved_bytes"] == 0

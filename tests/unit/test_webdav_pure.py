@@ -1,6 +1,8 @@
 """WebDAV's pure parts: paths and hrefs, request bodies (PROPFIND, PROPPATCH, LOCK) including
 hostile ones, the If header, and the lock table against CPython's SQLite."""
 
+from collections.abc import Iterator
+
 import pytest
 
 from durable_objects.dav_locks import DavLocks
@@ -116,10 +118,12 @@ def test_if_header_syntax_and_submitted_tokens() -> None:
 
 
 @pytest.fixture
-def locks() -> DavLocks:
-    table = DavLocks(Sql())
+def locks() -> Iterator[DavLocks]:
+    sql = Sql()
+    table = DavLocks(sql)
     table.migrate()
-    return table
+    yield table
+    sql.db.close()
 
 
 def _lock(token: str, root: str, scope: str = "exclusive", depth: str = "0", seconds: int = 60) -> dict:

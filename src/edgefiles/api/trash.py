@@ -23,7 +23,7 @@ from edgefiles.domain import paths
 from edgefiles.domain.clock import iso, now_iso
 from edgefiles.domain.files import image_cache_key
 from edgefiles.domain.problems import Problem
-from edgefiles.services.folders import NameTaken
+from edgefiles.services.folders import NameTaken, NoSuchFolder
 from edgefiles.services.metadata import FileAudit
 
 logger = logging.getLogger(__name__)
@@ -96,18 +96,36 @@ async def list_trashed_folders(ctx: RequestContext) -> Response:
     return json_response(page_of(rows, limit, "trashed_at", lambda row: _in_trash(ctx, folder_view(row), row)))
 
 
+async def _restore_parent(ctx: RequestContext, trashed: dict[str, Any]) -> str:
+    """Where a restored folder goes: back into its parent when that is live and the tree fits
+    there within paths.MAX_DEPTH (it may have moved deeper meanwhile), else into the root."""
+    if not trashed["parent_id"]:
+        return paths.ROOT
+    ancestry = await ctx.services.folders.ancestry(ctx.user_id, trashed["parent_id"])
+    if ancestry is None:
+        return paths.ROOT
+    height = await ctx.services.folders.height(ctx.user_id, trashed["id"], trashed=True)
+    return trashed["parent_id"] if len(ancestry) + 1 + height <= paths.MAX_DEPTH else paths.ROOT
+
+
 async def restore_folder(ctx: RequestContext, folder_id: str) -> Response:
     """Everything the folder's deletion took comes back, into its old parent (the root if that
     is gone), the folder under a numbered name if its own was taken meanwhile."""
     trashed = await ctx.services.folders.trashed(ctx.user_id, folder_id)
     if trashed is None:
         raise Problem(404, "No such folder in the trash")
+    parent = await _restore_parent(ctx, trashed)
     for attempt in range(RESTORE_ATTEMPTS):
-        name = await _restored_name(ctx, attempt, trashed["parent_id"], trashed["name"], folder_id)
+        name = await _restored_name(ctx, attempt, parent, trashed["name"], folder_id)
         try:
-            restored = await ctx.services.folders.restore(ctx.user_id, folder_id, name=name, now=now_iso())
+            restored = await ctx.services.folders.restore(
+                ctx.user_id, folder_id, name=name, parent_id=parent, now=now_iso()
+            )
             break
         except NameTaken:
+            continue
+        except NoSuchFolder:
+            parent = paths.ROOT  # its parent left meanwhile: the root, as if it had gone before
             continue
     else:
         raise Problem(409, "The folder's name is taken where it goes back; try again")

@@ -37,7 +37,7 @@ from edgefiles.domain.problems import Problem, unavailable
 from edgefiles.domain.ranges import ByteRange
 from edgefiles.domain.sniff import SNIFF_BYTES, matches_content
 from edgefiles.services import quota
-from edgefiles.services.chunk_writes import BodyCursor, BodyEnded, write_piece
+from edgefiles.services.chunk_writes import BodyCursor, BodyEnded, Superseded, write_piece
 from edgefiles.services.ingest import register_file
 
 logger = logging.getLogger(__name__)
@@ -134,9 +134,13 @@ async def create(ctx: RequestContext) -> Response:
         return empty_response(201, {**location, **_headers(row, None, interop)})
     try:
         offset = await _patch(ctx, row, 0)
-    except Problem as problem:
-        # The upload exists; the client learns where it is and resumes with HEAD and PATCH.
-        raise Problem(problem.status, problem.detail, headers={**problem.headers, **location}) from None
+    except BaseException:
+        # The creation's own bytes were refused or failed: the upload goes with them, so bad
+        # input leaves nothing behind (nor quota held) and the client simply starts again. (If
+        # D1 cannot close it now, it expires.)
+        with contextlib.suppress(Exception):
+            await _end(ctx, row)
+        raise
     return empty_response(201, {**location, **_headers(row, offset, interop)})
 
 
@@ -259,6 +263,10 @@ def _kept_until(offset: int) -> Problem:
     )
 
 
+def _superseded() -> Problem:
+    return Problem(409, "A newer request took this upload over; ask HEAD for its offset")
+
+
 def _mismatch(row: dict[str, Any], current: int) -> Problem:
     return Problem(
         409, f"Upload-Offset does not match the upload's offset ({current})", headers={"upload-offset": str(current)}
@@ -324,6 +332,7 @@ class PatchWriter:
         self.offset = row["offset_bytes"]
         self.segments_after: tuple[tus.Segment, ...] = ()
         self.written_tail: str | None = None
+        self.tail_recorded = False
         self.dropped: list[str] = []  # segments whose bytes are now in a recorded part or segment
 
     async def run(self, plan: tus.PatchPlan) -> int:
@@ -338,6 +347,7 @@ class PatchWriter:
                     part.segments,
                     self.cursor,
                     part.body_bytes,
+                    self._still_writer,
                 )
                 stored = (part.number, etag, part.length)
                 if part.end == row["size_bytes"]:
@@ -353,12 +363,16 @@ class PatchWriter:
                     tail.stitched,
                     self.cursor,
                     tail.body_bytes,
+                    self._still_writer,
                 )
                 self.written_tail = tail.segment.key
                 await self._record([], plan.end, plan.segments_after, dropped=tail.stitched)
         except BodyEnded:
             await self._forget_tail()
             raise Problem(400, "The request body ended before Content-Length bytes arrived") from None
+        except Superseded:
+            await self._forget_tail()
+            raise _superseded() from None
         except Problem:
             await self._forget_tail()
             raise
@@ -396,8 +410,9 @@ class PatchWriter:
             logger.exception("recording progress of tus upload %s failed", self.row["id"])
             raise unavailable("The metadata store") from None
         if not recorded:
-            raise Problem(409, "A newer request took this upload over; ask HEAD for its offset")
+            raise _superseded()
         self.offset, self.unrecorded = offset, []
+        self.tail_recorded = self.written_tail is not None
         if self.dropped:
             self.ctx.after_response(_delete_segments(self.ctx, self.dropped))
             self.dropped = []
@@ -413,8 +428,12 @@ class PatchWriter:
                 460, "The body does not match Upload-Checksum; nothing of it was kept", title="Checksum Mismatch"
             )
 
+    async def _still_writer(self) -> bool:
+        return await self.ctx.services.uploads.writer_epoch(self.row["id"]) == self.epoch
+
     async def _forget_tail(self) -> None:
-        if self.written_tail is not None and self.checksum:
+        """A segment this PATCH wrote but could not record holds nothing anyone will read."""
+        if self.written_tail is not None and not self.tail_recorded:
             await _delete_segments(self.ctx, [self.written_tail])
 
     async def _complete(self, final: tuple[int, str, int]) -> None:
@@ -428,18 +447,22 @@ class PatchWriter:
             logger.exception("claiming tus upload %s failed", row["id"])
             raise unavailable("The metadata store") from None
         if not claimed:
-            raise Problem(409, "A newer request took this upload over; ask HEAD for its offset")
+            raise _superseded()
         parts = await ctx.services.uploads.parts(row["id"])
         last_start = row["part_size"] * (row["part_count"] - 1)
         try:
             await ctx.services.storage.complete_multipart(
                 row["r2_key"], row["r2_upload_id"], [{"partNumber": p["part_number"], "etag": p["etag"]} for p in parts]
             )
-        except Exception:
+        except Exception as error:
             logger.exception("R2 complete of tus upload %s failed", row["id"])
+            # A part R2 does not have as recorded (code 10025) cannot be told from the others:
+            # the upload starts over rather than never finishing. Anything else: the last part.
+            lost = "10025" in str(error) or "could not be found" in str(error)
+            back, first_dropped = (0, 1) if lost else (last_start, row["part_count"])
             with contextlib.suppress(Exception):
-                await ctx.services.uploads.reopen_at(row["id"], last_start, row["part_count"], now_iso())
-            raise _kept_until(last_start) from None
+                await ctx.services.uploads.reopen_at(row["id"], back, first_dropped, now_iso())
+            raise _kept_until(back) from None
         await _check_type(ctx, row)
         file = _file_row(ctx, row)
         try:
@@ -476,17 +499,27 @@ async def terminate(ctx: RequestContext, upload_id: str) -> Response:
     """Termination: the upload closes, its parts and segments go, its reservation is released."""
     _require_version(ctx)
     row = await ctx.services.uploads.get_any(ctx.user_id, upload_id, "tus")
-    if row is None or row["status"] != "open":
+    if row is None or row["status"] != "open" or not await _end(ctx, row):
         raise Problem(404, "No such upload in progress")
-    if not await ctx.services.uploads.close(upload_id, "aborted", now_iso()):
-        raise Problem(404, "No such upload in progress")
+    return empty_response(204)
+
+
+async def _end(ctx: RequestContext, row: dict[str, Any]) -> bool:
+    """Closes an open upload as aborted, then drops its parts and segments and releases its
+    reservation; False when it was not open (completed or ended by another request)."""
+    try:
+        if not await ctx.services.uploads.close(row["id"], "aborted", now_iso()):
+            return False
+    except Exception:
+        logger.exception("closing tus upload %s failed", row["id"])
+        raise unavailable("The metadata store") from None
     try:
         await ctx.services.storage.abort_multipart(row["r2_key"], row["r2_upload_id"])
     except Exception:
-        logger.exception("R2 abort of tus upload %s failed", upload_id)  # R2 drops it after 7 days
-    await quota.release(ctx.services, ctx.user_id, upload_id, row["size_bytes"])
-    ctx.after_response(_delete_prefix(ctx, tus.segment_prefix(upload_id)))
-    return empty_response(204)
+        logger.exception("R2 abort of tus upload %s failed", row["id"])  # R2 drops it after 7 days
+    await quota.release(ctx.services, row["user_id"], row["id"], row["size_bytes"])
+    ctx.after_response(_delete_prefix(ctx, tus.segment_prefix(row["id"])))
+    return True
 
 
 async def method_override(ctx: RequestContext, upload_id: str) -> Response:

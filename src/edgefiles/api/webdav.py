@@ -36,13 +36,14 @@ from edgefiles.domain import dav, dav_if, paths
 from edgefiles.domain.api_keys import basic_password, bearer_token
 from edgefiles.domain.clock import epoch_from_iso, iso_from_epoch, now_iso
 from edgefiles.domain.files import cache_key, parse_content_length
+from edgefiles.domain.numbers import is_decimal
 from edgefiles.domain.problems import Problem, unavailable
 from edgefiles.domain.sniff import SNIFF_BYTES, matches_content
 from edgefiles.services import quota
 from edgefiles.services.dav_properties import file_target, folder_target
 from edgefiles.services.folders import NameTaken, NoSuchFolder
 from edgefiles.services.ingest import register_file
-from edgefiles.services.streams import BodyUnreadable, discard, settle, sniff_body
+from edgefiles.services.streams import BodyTooLarge, BodyUnreadable, discard, read_limited, settle, sniff_body
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ OCTET = "application/octet-stream"
 COPY_LIMIT = 200  # entries a COPY of a folder may create in one request
 LIST_LIMIT = 5000  # entries a Depth 1 PROPFIND lists
 DEFAULT_LOCK_SECONDS = 3600
+MAX_PROPERTIES = 200  # dead properties one file or folder may hold (each at most 16 KB of XML)
+MAX_IF_RESOURCES = 10  # resources one If header may name (each costs a look-up)
 MAX_LOCK_SECONDS = 7 * 24 * 3600
 SUPPORTED_LOCK = "".join(
     f"<D:lockentry><D:lockscope><D:{scope}/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>"
@@ -170,7 +173,10 @@ async def _guard(
         except dav_if.IfSyntaxError as error:
             raise Problem(400, f"If: {error}") from None
         states: dict[str, dav_if.State] = {}
-        for resource in dav_if.resources(lists, names):
+        resources = dav_if.resources(lists, names)
+        if len(resources) > MAX_IF_RESOURCES:
+            raise Problem(400, f"If: at most {MAX_IF_RESOURCES} resources")
+        for resource in resources:
             found = target if resource == names else await _resolve(ctx, resource)
             etag = found.file.get("etag") if found.file else None
             locks = (
@@ -202,7 +208,7 @@ def _timeout(raw: str | None) -> int:
         value = item.strip().lower()
         if value == "infinite":
             return MAX_LOCK_SECONDS
-        if value.startswith("second-") and value[7:].isdigit():
+        if value.startswith("second-") and is_decimal(value[7:], max_digits=12):
             return max(1, min(int(value[7:]), MAX_LOCK_SECONDS))
     return DEFAULT_LOCK_SECONDS
 
@@ -490,6 +496,14 @@ async def proppatch(ctx: RequestContext, names: list[str]) -> Response:
         if others:
             stats.append(dav.propstat([dav.element(c.name) for c in others], "424 Failed Dependency"))
         return _multistatus([dav.response(href, stats)])
+    added = {c.name for c in changes if not c.remove}
+    if (
+        added
+        and await ctx.services.dav_properties.count(ctx.user_id, target.property_target) + len(added) > MAX_PROPERTIES
+    ):
+        return _multistatus(
+            [dav.response(href, [dav.propstat([dav.element(c.name) for c in changes], "507 Insufficient Storage")])]
+        )
     statements = ctx.services.dav_properties.change_statements(ctx.user_id, target.property_target, changes)
     try:
         await ctx.services.database.batch(statements)
@@ -565,23 +579,16 @@ async def put(ctx: RequestContext, names: list[str]) -> Response:
     content_type = _content_type(ctx, target.name)
     row = new_row(ctx.user_id, filename=target.name, content_type=content_type, size=size, folder_id=target.parent_id)
     mtime = ctx.header("x-oc-mtime")
-    if mtime and mtime.strip().isdigit() and len(mtime.strip()) <= 11:
+    if mtime and is_decimal(mtime.strip(), max_digits=11):
         row["modified_at"] = iso_from_epoch(int(mtime.strip()))
     md5 = _oc_md5(ctx.header("oc-checksum"))
-    replaced = target.file["id"] if target.file else None
+    replaced = target.file is not None
     await quota.reserve(ctx.services, ctx.user_id, reservation_id=row["id"], file_id=row["id"], size=size)
     stored = False
     try:
         await _store(ctx, row, size, md5)
         stored = True
-        statements = []
-        if replaced:
-            statements.append(
-                ctx.services.dav_properties.copy_statement(ctx.user_id, file_target(replaced), file_target(row["id"]))
-            )
-        await register_file(
-            ctx.services, row, public_view(row), reservation_id=row["id"], replaces=replaced, with_statements=statements
-        )
+        await register_file(ctx.services, row, public_view(row), reservation_id=row["id"], replace=True)
     except BaseException:
         if not stored:
             await quota.release(ctx.services, ctx.user_id, row["id"], size)
@@ -605,7 +612,13 @@ async def _store(ctx: RequestContext, row: dict[str, Any], size: int, md5: str |
     """Streams the body into R2 (a chunked body through a FixedLengthStream of the expected
     length), sniffing its first bytes: a type they contradict becomes octet-stream."""
     body, feed = ctx.request.body, None
+    chunked = ctx.header("content-length") is None
     if size == 0:
+        if chunked:
+            try:
+                await read_limited(ctx.request.body, 0)
+            except BodyTooLarge:
+                raise _problem(400, "The body is longer than X-Expected-Entity-Length") from None
         body = b""
     elif row["content_type"] != OCTET or ctx.header("content-length") is None:
         try:
@@ -629,6 +642,8 @@ async def _store(ctx: RequestContext, row: dict[str, Any], size: int, md5: str |
             await discard(body, feed)
         if "md5" in str(error).lower() or "checksum" in str(error).lower():
             raise _problem(400, "The body does not match OC-Checksum") from None
+        if chunked and _length_mismatch(error, feed):
+            raise _problem(400, "The body's length is not X-Expected-Entity-Length") from None
         logger.exception("R2 put failed for %s", row["r2_key"])
         raise unavailable("Storage") from None
     await settle(feed)
@@ -638,6 +653,15 @@ async def _store(ctx: RequestContext, row: dict[str, Any], size: int, md5: str |
     if digest is not None:
         # An ArrayBuffer, which the SDK may already have made a memoryview.
         row["md5"] = (digest.to_bytes() if hasattr(digest, "to_bytes") else bytes(digest)).hex()
+
+
+def _length_mismatch(error: BaseException, feed: Any) -> bool:
+    """Whether a put failed because a chunked body was longer or shorter than announced (the
+    FixedLengthStream it went through refused it)."""
+    causes = [str(error)]
+    if feed is not None and feed.done() and not feed.cancelled() and feed.exception() is not None:
+        causes.append(str(feed.exception()))
+    return any("FixedLengthStream" in cause or "expected bytes" in cause for cause in causes)
 
 
 async def delete(ctx: RequestContext, names: list[str]) -> Response:
@@ -685,7 +709,12 @@ async def move(ctx: RequestContext, names: list[str]) -> Response:
 
 
 async def _copy_or_move(ctx: RequestContext, names: list[str], *, move: bool) -> Response:
-    destination_names = dav.destination(ctx.header("destination"))
+    """Everything that can refuse the request is checked (and a copy's quota reserved) before a
+    destination that is overwritten goes to the trash, so a refused COPY or MOVE changes nothing."""
+    try:
+        destination_names = dav.destination(ctx.header("destination"), ctx.header("host"))
+    except dav.ElsewhereError as error:
+        raise _problem(502, str(error)) from None
     overwrite = dav.overwrite(ctx.header("overwrite"))
     depth = dav.depth(ctx.header("depth"))
     source = await _resolve(ctx, names)
@@ -697,6 +726,8 @@ async def _copy_or_move(ctx: RequestContext, names: list[str], *, move: bool) ->
         raise _problem(403, "The destination is the source, or inside it")
     if not destination_names:
         raise _problem(403, "The root cannot be replaced")
+    if names[: len(destination_names)] == destination_names:
+        raise _problem(409, "The destination holds the source: it cannot be replaced by it")
     destination = await _resolve(ctx, destination_names)
     if destination.parent_id is None:
         raise _problem(409, "The destination's parent collection does not exist")
@@ -705,18 +736,40 @@ async def _copy_or_move(ctx: RequestContext, names: list[str], *, move: bool) ->
         raise _problem(412, "The destination exists and Overwrite is F")
     writes = [(destination_names, existed)] + ([(names, True)] if move else [])
     await _guard(ctx, names, source, writes)
-    if existed:
-        await _clear(ctx, destination)
-        await _forget_locks(ctx, destination_names)
     parent, name = destination.parent_id, destination.name
+    plan, copy_row = await _prepare(ctx, source, destination_names, parent, move=move, shallow=depth == "0")
+    try:
+        if existed:
+            await _clear(ctx, destination)
+            await _forget_locks(ctx, destination_names)
+    except BaseException:
+        if copy_row is not None:
+            await quota.release(ctx.services, ctx.user_id, copy_row["id"], copy_row["size_bytes"])
+        raise
     if move:
         await _move(ctx, source, parent, name)
         await _forget_locks(ctx, names)
-    elif source.file is not None:
-        await _copy_file(ctx, source.file, parent, name)
+    elif copy_row is not None:
+        await _copy_file(ctx, source.file, copy_row)
     else:
-        await _copy_folder(ctx, source, parent, name, shallow=depth == "0")
+        await _copy_folder(ctx, source, parent, name, plan)
     return Response(None, status=204 if existed else 201)
+
+
+async def _prepare(
+    ctx: RequestContext, source: Target, destination_names: list[str], parent: str, *, move: bool, shallow: bool
+) -> tuple[list[tuple[str, list[tuple[str, str, dict[str, Any]]]]], dict[str, Any] | None]:
+    """What a COPY or MOVE will do, refused now if it cannot: a folder's tree must fit within
+    paths.MAX_DEPTH at its destination; a copy's entries (COPY_LIMIT) and bytes (the quota) must
+    fit too. (A folder copy's plan; a file copy's row, its size reserved.)"""
+    if source.is_collection:
+        levels = 1 + await ctx.services.folders.height(ctx.user_id, source.folder_id)
+        if len(destination_names) - 1 + levels > paths.MAX_DEPTH:
+            raise _problem(403, f"Folders nest at most {paths.MAX_DEPTH} deep")
+        return ([] if move or shallow else await _plan_folder_copy(ctx, source.folder_id)), None
+    if move:
+        return [], None
+    return [], await _reserve_copy(ctx, source.file, parent, destination_names[-1])
 
 
 async def _move(ctx: RequestContext, source: Target, parent: str, name: str) -> None:
@@ -740,8 +793,8 @@ async def _move(ctx: RequestContext, source: Target, parent: str, name: str) -> 
         raise _problem(409, "The source cannot move there")
 
 
-async def _copy_file(ctx: RequestContext, file: dict[str, Any], parent: str, name: str) -> None:
-    """A new file with the source's bytes (streamed from R2 into R2) and dead properties."""
+async def _reserve_copy(ctx: RequestContext, file: dict[str, Any], parent: str, name: str) -> dict[str, Any]:
+    """The row a copy of `file` will be, its size reserved in the quota (413 when it has no room)."""
     row = new_row(
         ctx.user_id,
         filename=name,
@@ -752,6 +805,12 @@ async def _copy_file(ctx: RequestContext, file: dict[str, Any], parent: str, nam
     )
     row["modified_at"] = file.get("modified_at")
     await quota.reserve(ctx.services, ctx.user_id, reservation_id=row["id"], file_id=row["id"], size=row["size_bytes"])
+    return row
+
+
+async def _copy_file(ctx: RequestContext, file: dict[str, Any], row: dict[str, Any]) -> None:
+    """Streams the source's bytes from R2 into R2 as `row` (reserved) and registers it, with the
+    source's dead properties."""
     try:
         source = await ctx.services.storage.get(file["r2_key"])
         if source is None:
@@ -762,7 +821,7 @@ async def _copy_file(ctx: RequestContext, file: dict[str, Any], parent: str, nam
             body = fixed.readable
             piping = asyncio.ensure_future(source.body.pipeTo(fixed.writable))
         stored = await ctx.services.storage.put(
-            row["r2_key"], body, content_type=row["content_type"], filename=name, user_id=ctx.user_id
+            row["r2_key"], body, content_type=row["content_type"], filename=row["filename"], user_id=ctx.user_id
         )
         if row["size_bytes"]:
             await piping
@@ -774,20 +833,38 @@ async def _copy_file(ctx: RequestContext, file: dict[str, Any], parent: str, nam
     await register_file(ctx.services, row, public_view(row), reservation_id=row["id"], with_statements=[copied])
 
 
-async def _copy_folder(ctx: RequestContext, source: Target, parent: str, name: str, *, shallow: bool) -> None:
-    """The folder (and, unless shallow, everything in it, up to COPY_LIMIT entries: checked
-    before anything is created)."""
-    plan: list[tuple[str, list[tuple[str, str, dict[str, Any]]]]] = []
-    if not shallow:
-        pending, total = [source.folder_id], 0
-        while pending:
-            folder_id = pending.pop()
-            entries = await _children(ctx, folder_id, COPY_LIMIT + 1)
-            total += len(entries)
-            if total > COPY_LIMIT:
-                raise _problem(507, f"A folder copy creates at most {COPY_LIMIT} entries; copy its parts")
-            plan.append((folder_id, entries))
-            pending += [row["id"] for kind, _, row in entries if kind == "folder"]
+async def _plan_folder_copy(
+    ctx: RequestContext, folder_id: str
+) -> list[tuple[str, list[tuple[str, str, dict[str, Any]]]]]:
+    """Every folder of the tree with its entries, when they number at most COPY_LIMIT (507
+    otherwise) and their bytes fit the quota (413 otherwise): known before anything is copied."""
+    plan, pending, total, size = [], [folder_id], 0, 0
+    while pending:
+        current = pending.pop()
+        entries = await _children(ctx, current, COPY_LIMIT + 1)
+        total += len(entries)
+        if total > COPY_LIMIT:
+            raise _problem(507, f"A folder copy creates at most {COPY_LIMIT} entries; copy its parts")
+        plan.append((current, entries))
+        pending += [row["id"] for kind, _, row in entries if kind == "folder"]
+        size += sum(row["size_bytes"] for kind, _, row in entries if kind == "file")
+    usage = await ctx.services.stats.usage(ctx.user_id, ctx.services.settings.quota)
+    if size > usage.get("remaining_bytes", 0):
+        raise Problem(
+            413, f"The copy needs {size} bytes; {usage.get('remaining_bytes', 0)} are left", title="Quota exceeded"
+        )
+    return plan
+
+
+async def _copy_folder(
+    ctx: RequestContext,
+    source: Target,
+    parent: str,
+    name: str,
+    plan: list[tuple[str, list[tuple[str, str, dict[str, Any]]]]],
+) -> None:
+    """The folder, then the planned tree (empty for Depth 0). A file that fails midway stops the
+    copy with what was copied so far in place, as RFC 4918 allows of a COPY of a collection."""
     copies = {source.folder_id: await _create_folder(ctx, parent, name)}
     await ctx.services.database.batch(
         [
@@ -802,7 +879,7 @@ async def _copy_folder(ctx: RequestContext, source: Target, parent: str, name: s
                 copies[row["id"]] = await _create_folder(ctx, copies[folder_id], entry_name)
         for kind, entry_name, row in entries:
             if kind == "file":
-                await _copy_file(ctx, row, copies[folder_id], entry_name)
+                await _copy_file(ctx, row, await _reserve_copy(ctx, row, copies[folder_id], entry_name))
 
 
 _HANDLERS = {

@@ -13,6 +13,7 @@ will never come.
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import js
@@ -23,6 +24,11 @@ from edgefiles.domain.tus import Segment
 
 class BodyEnded(Exception):
     """The request body ended (the client stopped sending) before the bytes it declared."""
+
+
+class Superseded(Exception):
+    """The writer lost its upload to a newer request before its piece was complete: the piece
+    is abandoned rather than stored over the newer request's."""
 
 
 class BodyCursor:
@@ -65,7 +71,14 @@ class BodyCursor:
                 await self._reader.cancel(js.Error.new("upload stopped"))
 
 
-async def _fill(fixed: Any, storage: Any, segments: tuple[Segment, ...], cursor: BodyCursor, body_bytes: int) -> None:
+async def _fill(
+    fixed: Any,
+    storage: Any,
+    segments: tuple[Segment, ...],
+    cursor: BodyCursor,
+    body_bytes: int,
+    still_writer: Callable[[], Awaitable[bool]] | None,
+) -> None:
     for segment in segments:
         stored = await storage.get(segment.key)
         if stored is None:
@@ -73,7 +86,15 @@ async def _fill(fixed: Any, storage: Any, segments: tuple[Segment, ...], cursor:
         await stored.body.pipeTo(fixed.writable, to_js({"preventClose": True}, dict_converter=js.Object.fromEntries))
     writer = fixed.writable.getWriter()
     try:
-        await cursor.copy_to(writer, body_bytes)
+        # The last byte is held back until the writer is known to still own the upload: without
+        # it R2 cannot have stored the piece, so a writer that lost the upload meanwhile (its
+        # client retried on another connection) errors the stream instead, and a part the newer
+        # request recorded is never replaced by this one's.
+        held = 1 if still_writer is not None and body_bytes > 0 else 0
+        await cursor.copy_to(writer, body_bytes - held)
+        if held and not await still_writer():
+            raise Superseded()
+        await cursor.copy_to(writer, held)
         await writer.close()
     finally:
         with contextlib.suppress(Exception):
@@ -81,13 +102,19 @@ async def _fill(fixed: Any, storage: Any, segments: tuple[Segment, ...], cursor:
 
 
 async def write_piece(
-    storage: Any, consume: Any, length: int, segments: tuple[Segment, ...], cursor: BodyCursor, body_bytes: int
+    storage: Any,
+    consume: Any,
+    length: int,
+    segments: tuple[Segment, ...],
+    cursor: BodyCursor,
+    body_bytes: int,
+    still_writer: Callable[[], Awaitable[bool]] | None = None,
 ) -> Any:
     """Streams `segments` then `body_bytes` of the body (together `length` bytes) into
     `consume(stream)` (an R2 put or uploadPart); its result."""
     fixed = js.FixedLengthStream.new(length)
     reading = asyncio.ensure_future(consume(fixed.readable))
-    filling = asyncio.ensure_future(_fill(fixed, storage, segments, cursor, body_bytes))
+    filling = asyncio.ensure_future(_fill(fixed, storage, segments, cursor, body_bytes, still_writer))
     done, _ = await asyncio.wait({reading, filling}, return_when=asyncio.FIRST_EXCEPTION)
     if reading in done and reading.exception() is not None:
         # R2 gave up before reading it all: stop the writing side, which would wait forever.

@@ -57,6 +57,14 @@ class DeadProperties:
                 )
         return statements
 
+    async def count(self, user_id: str, target: str) -> int:
+        row = await (
+            self._db.prepare("SELECT COUNT(*) AS n FROM dav_properties WHERE user_id = ? AND target = ?")
+            .bind(user_id, target)
+            .first()
+        )
+        return int(row["n"]) if row else 0
+
     def copy_statement(self, user_id: str, source: str, destination: str) -> Any:
         return self._db.prepare(
             "INSERT OR REPLACE INTO dav_properties (user_id, target, namespace, name, value)"

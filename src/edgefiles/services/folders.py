@@ -80,16 +80,18 @@ class FolderRecords:
         rows = [dict(row) for row in result.results]
         return rows or None
 
-    async def height(self, user_id: str, folder_id: str) -> int:
-        """How many levels of folders a folder holds below itself (0: none)."""
+    async def height(self, user_id: str, folder_id: str, *, trashed: bool = False) -> int:
+        """How many levels of folders a folder holds below itself (0: none): its live ones, or
+        with `trashed` the ones its deletion took."""
+        below = "f.trashed_with = ?" if trashed else "f.trashed_at IS NULL AND ? IS NOT NULL"
         row = await (
             self._db.prepare(
                 "WITH RECURSIVE down(id, depth) AS (SELECT id, 0 FROM folders WHERE id = ? AND user_id = ?"  # noqa: S608 - constants only
                 " UNION ALL SELECT f.id, down.depth + 1 FROM folders f JOIN down ON f.parent_id = down.id"
-                f" WHERE f.trashed_at IS NULL AND down.depth < {paths.MAX_DEPTH + 1})"
+                f" WHERE {below} AND down.depth < {paths.MAX_DEPTH + 1})"
                 " SELECT MAX(depth) AS height FROM down"
             )
-            .bind(folder_id, user_id)
+            .bind(folder_id, user_id, folder_id)
             .first()
         )
         return int(row["height"] or 0) if row else 0
@@ -210,18 +212,16 @@ class FolderRecords:
         )
         return [row["id"] for row in result.results]
 
-    async def restore(self, user_id: str, folder_id: str, *, name: str, now: str) -> bool:
-        """Brings back what the folder's deletion took, the folder itself under `name`, into its
-        old parent if that is live, else into the root."""
+    async def restore(self, user_id: str, folder_id: str, *, name: str, parent_id: str, now: str) -> bool:
+        """Brings back what the folder's deletion took, the folder itself under `name` into
+        `parent_id` (D1 refuses a parent that is not live)."""
         try:
             restored, _, _ = await self._db.batch(
                 [
                     self._db.prepare(
                         "UPDATE folders SET trashed_at = NULL, trashed_with = NULL, updated_at = ?, name = ?,"
-                        " parent_id = CASE WHEN parent_id = '' OR EXISTS (SELECT 1 FROM folders p"
-                        " WHERE p.id = folders.parent_id AND p.trashed_at IS NULL) THEN parent_id ELSE '' END"
-                        " WHERE id = ? AND user_id = ? AND trashed_with = id RETURNING id"
-                    ).bind(now, name, folder_id, user_id),
+                        " parent_id = ? WHERE id = ? AND user_id = ? AND trashed_with = id RETURNING id"
+                    ).bind(now, name, parent_id, folder_id, user_id),
                     self._db.prepare(
                         "UPDATE folders SET trashed_at = NULL, trashed_with = NULL, updated_at = ?"
                         " WHERE trashed_with = ? AND user_id = ? AND id <> ?"

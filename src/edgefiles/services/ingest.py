@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 # Another upload may take the name chosen: one numbered alternative, then one with the file's id.
 NAME_ATTEMPTS = 3
+# Where, in a replacing batch, the UPDATE that marks the replaced file answers its id.
+REPLACED_RESULT = 2
 
 
 async def _rename(services: Services, row: dict[str, Any], view: dict[str, Any], attempt: int) -> None:
@@ -51,7 +53,7 @@ async def register_file(
     reservation_id: str | None = None,
     *,
     release_on_failure: bool = True,
-    replaces: str | None = None,
+    replace: bool = False,
     with_statements: list[Any] | None = None,
 ) -> None:
     """A name another live entry of the folder has is numbered ("q3 (2).pdf"), in `row` and
@@ -60,35 +62,40 @@ async def register_file(
     Without `release_on_failure` a failure leaves the reservation to the caller (a multipart
     upload's holds while its upload row is open).
 
-    With `replaces` (WebDAV's PUT over an existing file) the file of that id is marked deleted in
-    the same transaction, so the name passes from one to the other at once, and a name taken
-    meanwhile by someone else is a 409 instead of a number. `with_statements` join the
+    With `replace` (WebDAV's PUT) the file that holds the name when the row is written is
+    marked deleted in the same transaction, its dead properties passing to the new one: the
+    name passes from one to the other at once, and of writers racing for one path the last
+    wins, as on a disk. A folder with the name is a 409. `with_statements` join the
     transaction (the dead properties a copy brings)."""
+    replaced: str | None = None
     for attempt in range(NAME_ATTEMPTS):
         statements = [services.records.insert_statement(row)]
-        if replaces is not None:
-            statements[:0] = services.records.replace_statements(row["user_id"], replaces, row["created_at"])
+        if replace:
+            statements[:0] = services.records.replace_named_statements(row)
         if reservation_id is not None:
             statements.append(quota.marker_settled(services, reservation_id))
         statements += with_statements or []
         try:
-            await services.database.batch(statements)
+            results = await services.database.batch(statements)
+            if replace:
+                marked = results[REPLACED_RESULT].results
+                replaced = marked[0]["id"] if marked else None
             break
         except Exception as error:
             failure = classify(error)
-            if isinstance(failure, NameTaken) and replaces is None and attempt + 1 < NAME_ATTEMPTS:
+            if isinstance(failure, NameTaken) and not replace and attempt + 1 < NAME_ATTEMPTS:
                 try:
                     await _rename(services, row, view, attempt)
                     continue
                 except Exception:
                     logger.exception("finding a free name for file %s failed", row["id"])
-            if not isinstance(failure, NoSuchFolder):
+            if not isinstance(failure, NoSuchFolder | NameTaken):
                 logger.exception("D1 insert failed for file %s; deleting its object", row["id"])
             await _undo(services, row, reservation_id if release_on_failure else None)
             if isinstance(failure, NoSuchFolder):
                 raise Problem(409, "The folder was deleted while the file was uploading") from None
             if isinstance(failure, NameTaken):
-                raise Problem(409, "Another request took this name meanwhile") from None
+                raise Problem(409, "A folder, or another request, holds this name") from None
             raise unavailable("The metadata store") from None
     # No cache fill: a pending row changes within seconds, and KV takes one write per key per
     # second; the first read after the file is finished caches it (api/files.get_metadata).
@@ -104,11 +111,11 @@ async def register_file(
             row.get("file_request_id"),
         ),
     }
-    if replaces is not None:
+    if replaced is not None:
         # The replaced file is deleted: uncounted now (or by the stats repair), and its cached
         # metadata goes (or expires); its object and vectors go in the purge.
-        steps["stats uncount of the replaced file"] = services.stats.record_delete(row["user_id"], replaces)
-        steps["cache delete of the replaced file"] = services.cache.delete(cache_key(row["user_id"], replaces))
+        steps["stats uncount of the replaced file"] = services.stats.record_delete(row["user_id"], replaced)
+        steps["cache delete of the replaced file"] = services.cache.delete(cache_key(row["user_id"], replaced))
     results = await asyncio.gather(*steps.values(), return_exceptions=True)
     for step, result in zip(steps, results, strict=True):
         if isinstance(result, BaseException):

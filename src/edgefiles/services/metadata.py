@@ -52,15 +52,26 @@ class FileRecords:
             row.get("etag"),
         )
 
-    def replace_statements(self, user_id: str, file_id: str, now: str) -> list[Any]:
-        """Mark a listed file deleted because another takes its name (a WebDAV PUT over it), with
-        its text, as a deletion does: its object and vectors go in the purge."""
+    def replace_named_statements(self, row: dict[str, Any]) -> list[Any]:
+        """Statements, before the insert of `row`, that take its name from the listed file that
+        holds it (if one does): its dead properties copied to `row`'s id, its text deleted, the
+        file marked deleted (the third answers its id: ingest.REPLACED_RESULT). Its object and
+        vectors go in the purge, as a deletion's do."""
+        holder = "SELECT id FROM files WHERE user_id = ? AND folder_id = ? AND filename = ? AND " + _LISTED  # noqa: S608
+        where = (row["user_id"], row.get("folder_id") or "", row["filename"])
         return [
             self._db.prepare(
+                "INSERT OR REPLACE INTO dav_properties (user_id, target, namespace, name, value)"  # noqa: S608
+                " SELECT user_id, ?, namespace, name, value FROM dav_properties WHERE user_id = ?"
+                " AND target IN (SELECT 'file:' || id FROM (" + holder + "))"
+            ).bind(f"file:{row['id']}", row["user_id"], *where),
+            self._db.prepare(
+                "DELETE FROM chunks WHERE file_id IN (" + holder + ")"  # noqa: S608
+            ).bind(*where),
+            self._db.prepare(
                 "UPDATE files SET deleted_at = ?, updated_at = ?, ai_analysis = NULL, description = NULL,"  # noqa: S608
-                " last_error = NULL WHERE id = ? AND user_id = ? AND " + _LISTED
-            ).bind(now, now, file_id, user_id),
-            self._db.prepare("DELETE FROM chunks WHERE file_id = ? AND user_id = ?").bind(file_id, user_id),
+                " last_error = NULL WHERE id IN (" + holder + ") RETURNING id"
+            ).bind(row["created_at"], row["created_at"], *where),
         ]
 
     async def get(self, user_id: str, file_id: str) -> dict[str, Any] | None:

@@ -232,6 +232,13 @@ class UploadRecords:
             ]
         )
 
+    async def writer_epoch(self, upload_id: str) -> int | None:
+        """The epoch of the request that may write to an open upload (None: it is not open)."""
+        row = await (
+            self._db.prepare("SELECT epoch FROM uploads WHERE id = ? AND status = 'open'").bind(upload_id).first()
+        )
+        return None if row is None else int(row["epoch"])
+
     async def status_of(self, upload_id: str) -> str | None:
         row = await self._db.prepare("SELECT status FROM uploads WHERE id = ?").bind(upload_id).first()
         return None if row is None else row["status"]
