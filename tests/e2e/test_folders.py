@@ -73,6 +73,7 @@ def test_a_tree_lists_folders_first_by_name_across_pages_with_its_path(edgefiles
     ]
     assert entries(user, year["id"], limit=2) == [("file", "q3.pdf"), ("file", "q4.txt")]
     assert ("folder", "reports") in entries(user)
+    assert user.client.get("/api/stats").json()["folder_count"] == 3
     assert all(kind == "folder" for kind, _ in entries(user))  # nothing of this user is in the root
 
     folder = user.client.get(f"/api/folders/{year['id']}").json()

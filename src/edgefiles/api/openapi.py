@@ -547,9 +547,17 @@ OPENAPI: dict[str, Any] = {
             },
             "Stats": {
                 "type": "object",
-                "required": ["upload_count", "total_bytes", "last_upload_at", "by_content_type", "quota"],
+                "required": [
+                    "upload_count",
+                    "total_bytes",
+                    "last_upload_at",
+                    "by_content_type",
+                    "folder_count",
+                    "quota",
+                ],
                 "properties": {
                     "upload_count": {"type": "integer", "description": "Files stored, the trash included"},
+                    "folder_count": {"type": "integer", "description": "Folders, not those in the trash"},
                     "total_bytes": {"type": "integer"},
                     "last_upload_at": {"type": ["string", "null"]},
                     "by_content_type": {"type": "object", "additionalProperties": {"type": "integer"}},
