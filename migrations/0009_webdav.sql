@@ -19,3 +19,25 @@ ALTER TABLE files ADD COLUMN modified_at TEXT;
 -- PROPFIND can show them (getetag, oc:checksums) without asking R2 for every file.
 ALTER TABLE files ADD COLUMN md5 TEXT;
 ALTER TABLE files ADD COLUMN etag TEXT;
+
+-- Limits per file or folder, kept by D1 so concurrent PROPPATCHes cannot pass them together:
+-- at most 200 dead properties, and 64 KB of their values in all (a PROPFIND answers with them).
+CREATE TRIGGER dav_properties_count BEFORE INSERT ON dav_properties
+WHEN (SELECT COUNT(*) FROM dav_properties WHERE user_id = NEW.user_id AND target = NEW.target) >= 200
+BEGIN
+    SELECT RAISE(ABORT, 'dav property limit: at most 200 per resource');
+END;
+
+CREATE TRIGGER dav_properties_size BEFORE INSERT ON dav_properties
+WHEN (SELECT COALESCE(SUM(length(value)), 0) FROM dav_properties WHERE user_id = NEW.user_id
+      AND target = NEW.target AND NOT (namespace = NEW.namespace AND name = NEW.name)) + length(NEW.value) > 65536
+BEGIN
+    SELECT RAISE(ABORT, 'dav property limit: at most 64 KB of values per resource');
+END;
+
+CREATE TRIGGER dav_properties_size_update BEFORE UPDATE OF value ON dav_properties
+WHEN (SELECT COALESCE(SUM(length(value)), 0) FROM dav_properties WHERE user_id = NEW.user_id
+      AND target = NEW.target AND NOT (namespace = NEW.namespace AND name = NEW.name)) + length(NEW.value) > 65536
+BEGIN
+    SELECT RAISE(ABORT, 'dav property limit: at most 64 KB of values per resource');
+END;

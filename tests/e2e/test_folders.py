@@ -334,3 +334,28 @@ def test_a_restored_tree_that_would_nest_too_deep_goes_to_the_root(edgefiles: Ru
     assert restored.status_code == 200 and restored.json()["parent_id"] is None
     deepest = user.client.get(f"/api/folders/{below}").json()["path"]
     assert [step["name"] for step in deepest][:2] == ["A", "a0"] and len(deepest) == 31
+
+
+def test_racing_moves_never_close_a_loop(edgefiles: Runtime, users: UserFactory) -> None:
+    """Found by an attack: three chains of 16, each moved under the next one's bottom at the same
+    moment, passed checks made before the writes and closed a 48-folder loop."""
+    user = users.new("loop")
+    chains = []
+    for letter in "PXY":
+        top = parent = None
+        for depth in range(10):
+            parent = mkdir(user, f"{letter}{depth}", parent)["id"]
+            top = top or parent
+        chains.append((top, parent))
+    moves = [(chains[1][0], chains[0][1]), (chains[2][0], chains[1][1]), (chains[0][0], chains[2][1])]
+    with ThreadPoolExecutor(3) as pool:
+        statuses = list(
+            pool.map(
+                lambda move: user.client.patch(f"/api/folders/{move[0]}", json={"parent_id": move[1]}).status_code,
+                moves,
+            )
+        )
+    assert statuses.count(200) <= 2 and all(status in (200, 409) for status in statuses), statuses
+    for top, _ in chains:  # every folder still reaches the root
+        assert user.client.get(f"/api/folders/{top}").json()["path"][0]["id"] in {c[0] for c in chains}
+    assert user.client.delete(f"/api/folders/{chains[0][0]}").status_code in (204, 404)

@@ -428,3 +428,70 @@ def test_parallel_puts_of_one_path_leave_one_file(edgefiles: Runtime, users: Use
     assert [f["filename"] for f in files] == ["race.bin"]
     quota = user.client.get("/api/stats").json()["quota"]
     assert quota["used_bytes"] == 5000 and quota["reserved_bytes"] == 0
+
+
+def test_second_attack_findings(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new("dav-attack2")
+    with dav(user, edgefiles) as client:
+        client.request("MKCOL", "/L/")
+        client.put("/L/old.txt", content=b"old")
+        # A depth-0 lock on a collection guards its membership.
+        locked = client.request(
+            "LOCK", "/L/", headers={"depth": "0"}, content=LOCKINFO.replace(b"shared", b"exclusive") % b"me"
+        )
+        assert locked.status_code == 200
+        token = locked.headers["lock-token"]
+        assert client.put("/L/new.txt", content=b"x").status_code == 423
+        assert client.delete("/L/old.txt").status_code == 423
+        assert client.request("MKCOL", "/L/sub/").status_code == 423
+        tagged = f"<{edgefiles.url}/dav/L/> ({token})"  # the token is the collection's: a tagged list
+        assert client.put("/L/new.txt", content=b"x", headers={"if": tagged}).status_code == 201
+        # Malformed URIs in Destination and If are a 400, not a 500.
+        assert client.request("COPY", "/L/old.txt", headers={"destination": "http://[::1/dav/x"}).status_code == 400
+        assert (
+            client.put("/x.txt", content=b"x", headers={"if": "<http://[zz]/dav/x.txt> (<urn:x>)"}).status_code == 400
+        )
+        # A PROPFIND naming too many properties; concurrent PROPPATCHes past the limit.
+        many = b"".join(b"<x:p%d xmlns:x='urn:x'/>" % i for i in range(400))
+        body = b"<D:propfind xmlns:D='DAV:'><D:prop>" + many + b"</D:prop></D:propfind>"
+        assert client.request("PROPFIND", "/L/old.txt", headers={"depth": "0"}, content=body).status_code == 400
+
+        def props(start: int) -> int:
+            sets = b"".join(b"<x:q%d xmlns:x='urn:x'>v</x:q%d>" % (i, i) for i in range(start, start + 40))
+            update = (
+                b"<D:propertyupdate xmlns:D='DAV:'><D:set><D:prop>" + sets + b"</D:prop></D:set></D:propertyupdate>"
+            )
+            return client.request("PROPPATCH", "/x.txt", content=update).status_code
+
+        client.put("/x.txt", content=b"x")
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(10) as pool:
+            statuses = list(pool.map(props, range(0, 400, 40)))
+        assert statuses == [207] * 10  # each all or nothing: 200s, or 507s past the limit
+        listed = client.request(
+            "PROPFIND",
+            "/x.txt",
+            headers={"depth": "0"},
+            content=b"<D:propfind xmlns:D='DAV:'><D:propname/></D:propfind>",
+        )
+        assert 0 < listed.text.count("urn:x") <= 200
+
+
+def test_a_folder_copy_failing_half_way_is_undone(edgefiles: Runtime, users: UserFactory) -> None:
+    user = users.new("dav-undo")
+    with dav(user, edgefiles) as client:
+        client.request("MKCOL", "/src/")
+        for i in range(5):
+            client.put(f"/src/{i}.txt", content=b"copy me")
+        client.request("MKCOL", "/dst/")
+        client.put("/dst/keep.txt", content=b"keep")
+        used = user.client.get("/api/stats").json()["quota"]["used_bytes"]
+        with edgefiles.fault("STORAGE.put", count=1, skip=2):  # the third file's write fails
+            response = client.request("COPY", "/src/", headers={"destination": "/dav/dst/", "overwrite": "T"})
+        assert response.status_code == 503
+        assert client.get("/dst/keep.txt").content == b"keep"  # the destination is back
+        listing = client.request("PROPFIND", "/dst/", headers={"depth": "1"})
+        assert "0.txt" not in listing.text  # nothing of the copy is left
+    quota = user.client.get("/api/stats").json()["quota"]
+    assert quota["used_bytes"] == used and quota["reserved_bytes"] == 0

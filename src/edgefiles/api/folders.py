@@ -158,7 +158,9 @@ async def update_folder(ctx: RequestContext, folder_id: str) -> Response:
     except NoSuchFolder:
         raise no_such_folder() from None
     if not moved:
-        raise Problem(409, "A folder cannot move into itself or a folder inside it")
+        raise Problem(
+            409, f"A folder cannot move into itself or a folder inside it, nor nest deeper than {paths.MAX_DEPTH}"
+        )
     return json_response(folder_view(await _live(ctx, stored)))
 
 

@@ -52,7 +52,7 @@ OCTET = "application/octet-stream"
 COPY_LIMIT = 200  # entries a COPY of a folder may create in one request
 LIST_LIMIT = 5000  # entries a Depth 1 PROPFIND lists
 DEFAULT_LOCK_SECONDS = 3600
-MAX_PROPERTIES = 200  # dead properties one file or folder may hold (each at most 16 KB of XML)
+MAX_ANSWER = 8 * 1000 * 1000  # characters of dead-property values one PROPFIND may answer with
 MAX_IF_RESOURCES = 10  # resources one If header may name (each costs a look-up)
 MAX_LOCK_SECONDS = 7 * 24 * 3600
 SUPPORTED_LOCK = "".join(
@@ -163,8 +163,8 @@ async def _guard(
     ctx: RequestContext, names: list[str], target: "Target", writes: list[tuple[list[str], bool]]
 ) -> set[str]:
     """Evaluates the If header (412 when it does not hold), then checks that every lock on what
-    the request writes (`writes`: (names, with everything inside)) had its token submitted (423
-    otherwise). The tokens submitted."""
+    the request writes (`writes`: (names, with everything inside); a collection whose members
+    change is written too) had its token submitted (423 otherwise). The tokens submitted."""
     header = ctx.header("if")
     lists: list[dav_if.IfList] = []
     if header:
@@ -423,6 +423,8 @@ async def propfind(ctx: RequestContext, names: list[str]) -> Response:
         folder_target(row["id"] if row else paths.ROOT) if collection else file_target(row["id"])
         for _, collection, row in entries
     ]
+    if await ctx.services.dav_properties.size(ctx.user_id, targets) > MAX_ANSWER:
+        raise _problem(507, "The answer would be too large: ask with Depth 0, or for fewer properties")
     dead = await ctx.services.dav_properties.of(ctx.user_id, targets)
     locks = await ctx.services.stats.dav_touching(ctx.user_id, lock_path(names))
     wants_quota = spec.kind == "prop" and any(
@@ -496,18 +498,14 @@ async def proppatch(ctx: RequestContext, names: list[str]) -> Response:
         if others:
             stats.append(dav.propstat([dav.element(c.name) for c in others], "424 Failed Dependency"))
         return _multistatus([dav.response(href, stats)])
-    added = {c.name for c in changes if not c.remove}
-    if (
-        added
-        and await ctx.services.dav_properties.count(ctx.user_id, target.property_target) + len(added) > MAX_PROPERTIES
-    ):
-        return _multistatus(
-            [dav.response(href, [dav.propstat([dav.element(c.name) for c in changes], "507 Insufficient Storage")])]
-        )
     statements = ctx.services.dav_properties.change_statements(ctx.user_id, target.property_target, changes)
     try:
         await ctx.services.database.batch(statements)
-    except Exception:
+    except Exception as error:
+        if "dav property limit" in str(error):
+            # migrations/0009: 200 properties, 64 KB of values per resource; nothing was applied.
+            stats = [dav.propstat([dav.element(c.name) for c in changes], "507 Insufficient Storage")]
+            return _multistatus([dav.response(href, stats)])
         logger.exception("PROPPATCH of %s failed", href)
         raise unavailable("The metadata store") from None
     seen = list(dict.fromkeys(c.name for c in changes))
@@ -525,7 +523,7 @@ async def mkcol(ctx: RequestContext, names: list[str]) -> Response:
         raise Problem(405, "Something already exists at this path", headers={"allow": METHODS})
     if target.parent_id is None:
         raise _problem(409, "The parent collection does not exist")
-    await _guard(ctx, names, target, [(names, False)])
+    await _guard(ctx, names, target, [(names, False), (names[:-1], False)])
     if len(names) > paths.MAX_DEPTH:
         raise _problem(403, f"Folders nest at most {paths.MAX_DEPTH} deep")
     await _create_folder(ctx, target.parent_id, target.name)
@@ -575,7 +573,7 @@ async def put(ctx: RequestContext, names: list[str]) -> Response:
         raise Problem(405, "A collection is at this path", headers={"allow": METHODS})
     if target.parent_id is None:
         raise _problem(409, "The parent collection does not exist")
-    await _guard(ctx, names, target, [(names, False)])
+    await _guard(ctx, names, target, [(names, False)] + ([] if target.file else [(names[:-1], False)]))
     content_type = _content_type(ctx, target.name)
     row = new_row(ctx.user_id, filename=target.name, content_type=content_type, size=size, folder_id=target.parent_id)
     mtime = ctx.header("x-oc-mtime")
@@ -669,7 +667,7 @@ async def delete(ctx: RequestContext, names: list[str]) -> Response:
         raise _problem(403, "The root cannot be deleted")
     target = await _resolve(ctx, names)
     if target.exists:
-        await _guard(ctx, names, target, [(names, True)])
+        await _guard(ctx, names, target, [(names, True), (names[:-1], False)])
     if target.file is not None:
         await _trash_file(ctx, target.file["id"])
     elif target.is_collection:
@@ -734,7 +732,10 @@ async def _copy_or_move(ctx: RequestContext, names: list[str], *, move: bool) ->
     existed = destination.exists
     if existed and not overwrite:
         raise _problem(412, "The destination exists and Overwrite is F")
-    writes = [(destination_names, existed)] + ([(names, True)] if move else [])
+    # A depth-0 lock on a collection guards its membership (RFC 4918 §7.4): the parent that
+    # gains the destination, and the one a MOVE takes the source from.
+    writes = [(destination_names, existed)] + ([] if existed else [(destination_names[:-1], False)])
+    writes += [(names, True), (names[:-1], False)] if move else []
     await _guard(ctx, names, source, writes)
     parent, name = destination.parent_id, destination.name
     plan, copy_row = await _prepare(ctx, source, destination_names, parent, move=move, shallow=depth == "0")
@@ -752,8 +753,32 @@ async def _copy_or_move(ctx: RequestContext, names: list[str], *, move: bool) ->
     elif copy_row is not None:
         await _copy_file(ctx, source.file, copy_row)
     else:
-        await _copy_folder(ctx, source, parent, name, plan)
+        created: dict[str, list[str]] = {"folders": [], "files": []}
+        try:
+            await _copy_folder(ctx, source, parent, name, plan, created)
+        except BaseException:
+            # All or nothing: what was copied goes, and what the copy would have replaced returns.
+            await _undo_copy(ctx, created, destination if existed else None)
+            raise
     return Response(None, status=204 if existed else 201)
+
+
+async def _undo_copy(ctx: RequestContext, created: dict[str, list[str]], replaced: Target | None) -> None:
+    try:
+        if created["files"]:
+            await ctx.services.records.discard(ctx.user_id, created["files"], now_iso())
+            await ctx.services.stats.record_deletes(ctx.user_id, created["files"])
+        if created["folders"]:
+            await ctx.services.folders.drop(ctx.user_id, created["folders"])
+        if replaced is not None and replaced.file is not None:
+            await ctx.services.records.restore(ctx.user_id, replaced.file["id"], now_iso(), replaced.name)
+        elif replaced is not None:
+            await ctx.services.folders.restore(
+                ctx.user_id, replaced.folder_id, name=replaced.name, parent_id=replaced.parent_id, now=now_iso()
+            )
+    except Exception as error:
+        # What is left is in the trash or deleted: the user finds it there, the reconciler purges.
+        logger.warning("undoing a failed folder copy was incomplete (%s)", error)
 
 
 async def _prepare(
@@ -790,7 +815,7 @@ async def _move(ctx: RequestContext, source: Target, parent: str, name: str) -> 
     except NoSuchFolder:
         raise _problem(409, "The destination's parent collection does not exist") from None
     if not moved:
-        raise _problem(409, "The source cannot move there")
+        raise _problem(409, "The source cannot move there (into itself, or deeper than folders nest)")
 
 
 async def _reserve_copy(ctx: RequestContext, file: dict[str, Any], parent: str, name: str) -> dict[str, Any]:
@@ -811,6 +836,7 @@ async def _reserve_copy(ctx: RequestContext, file: dict[str, Any], parent: str, 
 async def _copy_file(ctx: RequestContext, file: dict[str, Any], row: dict[str, Any]) -> None:
     """Streams the source's bytes from R2 into R2 as `row` (reserved) and registers it, with the
     source's dead properties."""
+    piping = None
     try:
         source = await ctx.services.storage.get(file["r2_key"])
         if source is None:
@@ -825,8 +851,20 @@ async def _copy_file(ctx: RequestContext, file: dict[str, Any], row: dict[str, A
         )
         if row["size_bytes"]:
             await piping
-    except BaseException:
+    except Problem:
         await quota.release(ctx.services, ctx.user_id, row["id"], row["size_bytes"])
+        raise
+    except BaseException as error:
+        await quota.release(ctx.services, ctx.user_id, row["id"], row["size_bytes"])
+        if piping is not None:
+            # Nothing will read the copy's stream now: cancelled, it ends the pipe from the source.
+            with contextlib.suppress(BaseException):
+                await fixed.readable.cancel(js.Error.new("copy failed"))
+            with contextlib.suppress(BaseException):
+                await piping
+        if isinstance(error, Exception):
+            logger.exception("copying %s failed", file["r2_key"])
+            raise unavailable("Storage") from None
         raise
     row["etag"], row["md5"] = stored.httpEtag, file.get("md5")
     copied = ctx.services.dav_properties.copy_statement(ctx.user_id, file_target(file["id"]), file_target(row["id"]))
@@ -849,6 +887,11 @@ async def _plan_folder_copy(
         pending += [row["id"] for kind, _, row in entries if kind == "folder"]
         size += sum(row["size_bytes"] for kind, _, row in entries if kind == "file")
     usage = await ctx.services.stats.usage(ctx.user_id, ctx.services.settings.quota)
+    files = sum(kind == "file" for _, entries in plan for kind, _, _ in entries)
+    if files > usage.get("remaining_files", 0):
+        raise Problem(
+            413, f"The copy needs {files} files; {usage.get('remaining_files', 0)} are left", title="Quota exceeded"
+        )
     if size > usage.get("remaining_bytes", 0):
         raise Problem(
             413, f"The copy needs {size} bytes; {usage.get('remaining_bytes', 0)} are left", title="Quota exceeded"
@@ -862,10 +905,12 @@ async def _copy_folder(
     parent: str,
     name: str,
     plan: list[tuple[str, list[tuple[str, str, dict[str, Any]]]]],
+    created: dict[str, list[str]],
 ) -> None:
-    """The folder, then the planned tree (empty for Depth 0). A file that fails midway stops the
-    copy with what was copied so far in place, as RFC 4918 allows of a COPY of a collection."""
+    """The folder, then the planned tree (empty for Depth 0), each entry noted in `created` as
+    it is made (for the undo of a copy that fails half way)."""
     copies = {source.folder_id: await _create_folder(ctx, parent, name)}
+    created["folders"].append(copies[source.folder_id])
     await ctx.services.database.batch(
         [
             ctx.services.dav_properties.copy_statement(
@@ -877,9 +922,12 @@ async def _copy_folder(
         for kind, entry_name, row in entries:
             if kind == "folder":
                 copies[row["id"]] = await _create_folder(ctx, copies[folder_id], entry_name)
+                created["folders"].append(copies[row["id"]])
         for kind, entry_name, row in entries:
             if kind == "file":
-                await _copy_file(ctx, row, await _reserve_copy(ctx, row, copies[folder_id], entry_name))
+                copy_row = await _reserve_copy(ctx, row, copies[folder_id], entry_name)
+                await _copy_file(ctx, row, copy_row)
+                created["files"].append(copy_row["id"])
 
 
 _HANDLERS = {

@@ -26,6 +26,7 @@ MAX_XML_BODY = 256 * 1024
 MAX_XML_DEPTH = 64
 MAX_PROPERTY_VALUE = 16 * 1024  # characters of one dead property's XML
 MAX_OWNER = 4 * 1024  # characters of a lock's owner
+MAX_ASKED = 300  # properties one PROPFIND may name
 # Properties of a resource the server computes; PROPPATCH may not change them.
 LIVE = (
     "creationdate",
@@ -84,7 +85,10 @@ def destination(raw: str | None, host: str | None = None) -> list[str]:
     """The names of a Destination header (an absolute URI on this host, or an absolute path)."""
     if not raw:
         raise DavError("Destination is required")
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        raise DavError("Destination is not a URI") from None
     if parts.netloc and host is not None and parts.netloc.lower() != host.lower():
         raise ElsewhereError("the Destination is on another server")
     return split_path(parts.path)
@@ -189,7 +193,10 @@ def parse_propfind(body: bytes) -> Propfind:
         if kind == (DAV_NS, "propname"):
             return Propfind("propname")
         if kind == (DAV_NS, "prop"):
-            return Propfind("prop", tuple(name_of(element) for element in child))
+            names = tuple(dict.fromkeys(name_of(element) for element in child))
+            if len(names) > MAX_ASKED:
+                raise DavError(f"a PROPFIND asks for at most {MAX_ASKED} properties")
+            return Propfind("prop", names)
     raise DavError("DAV:propfind needs prop, allprop or propname")
 
 

@@ -57,10 +57,16 @@ class DeadProperties:
                 )
         return statements
 
-    async def count(self, user_id: str, target: str) -> int:
+    async def size(self, user_id: str, targets: list[str]) -> int:
+        """Characters of the dead-property values of these targets, altogether."""
+        if not targets:
+            return 0
         row = await (
-            self._db.prepare("SELECT COUNT(*) AS n FROM dav_properties WHERE user_id = ? AND target = ?")
-            .bind(user_id, target)
+            self._db.prepare(
+                "SELECT COALESCE(SUM(length(value)), 0) AS n FROM dav_properties WHERE user_id = ?"
+                " AND target IN (SELECT value FROM json_each(?))"
+            )
+            .bind(user_id, json.dumps(targets))
             .first()
         )
         return int(row["n"]) if row else 0

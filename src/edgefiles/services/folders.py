@@ -26,6 +26,17 @@ _UP = (
 )
 
 
+# The folders from a destination (bound first) up to the root, each once (UNION: a loop ends).
+_ANCESTORS = "WITH RECURSIVE up(id) AS (SELECT ? UNION SELECT f.parent_id FROM folders f JOIN up ON f.id = up.id)"
+# How many levels of live folders a folder (bound first) holds below itself, walked at most
+# MAX_DEPTH + 1 deep.
+_HEIGHT = (
+    "WITH RECURSIVE down(id, depth) AS (SELECT ?, 0 UNION ALL SELECT f.id, down.depth + 1 FROM folders f"  # noqa: S608
+    f" JOIN down ON f.parent_id = down.id WHERE f.trashed_at IS NULL AND down.depth < {paths.MAX_DEPTH + 1})"
+    " SELECT MAX(depth) FROM down"
+)
+
+
 class NameTaken(Exception):
     """Another live file or folder of the destination folder has this name."""
 
@@ -162,17 +173,22 @@ class FolderRecords:
 
     async def update(self, user_id: str, folder_id: str, *, name: str, parent_id: str, now: str) -> bool:
         """Renames and/or moves a live folder. False when the move would put the folder inside
-        itself (or it is not live any more)."""
+        itself, or its tree deeper than paths.MAX_DEPTH (or it is not live any more).
+
+        Both checks are in the UPDATE itself: D1 runs statements one at a time, so concurrent
+        moves each see the others' results (checks made before would let three moves close a
+        loop). The walk up from the destination is unbounded but cannot loop: UNION keeps each
+        folder once."""
         try:
             row = await (
                 self._db.prepare(
                     "UPDATE folders SET name = ?, parent_id = ?, updated_at = ? WHERE id = ? AND user_id = ?"  # noqa: S608 - constants only
-                    " AND trashed_at IS NULL AND NOT EXISTS ("
-                    "WITH RECURSIVE up(id, depth) AS (SELECT ?, 0 UNION ALL SELECT f.parent_id, up.depth + 1"
-                    f" FROM folders f JOIN up ON f.id = up.id WHERE up.depth < {paths.MAX_DEPTH + 1})"
-                    " SELECT 1 FROM up WHERE up.id = ?) RETURNING id"
+                    " AND trashed_at IS NULL"
+                    " AND NOT EXISTS (" + _ANCESTORS + " SELECT 1 FROM up WHERE up.id = ?)"
+                    " AND (" + _ANCESTORS + " SELECT COUNT(*) FROM up WHERE up.id <> '') + 1"
+                    " + (" + _HEIGHT + f") <= {paths.MAX_DEPTH} RETURNING id"
                 )
-                .bind(name, parent_id, now, folder_id, user_id, parent_id, folder_id)
+                .bind(name, parent_id, now, folder_id, user_id, parent_id, folder_id, parent_id, folder_id)
                 .first()
             )
         except Exception as error:
@@ -185,7 +201,7 @@ class FolderRecords:
         return [
             self._db.prepare(
                 "WITH RECURSIVE sub(id) AS (SELECT id FROM folders WHERE id = ? AND user_id = ? AND trashed_at IS NULL"
-                " UNION ALL SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trashed_at IS NULL)"
+                " UNION SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trashed_at IS NULL)"
                 " UPDATE folders SET trashed_at = ?, trashed_with = ?, updated_at = ? WHERE id IN (SELECT id FROM sub)"
                 " RETURNING id"
             ).bind(folder_id, user_id, now, folder_id, now),
@@ -283,6 +299,14 @@ class FolderRecords:
             .run()
         )
         return int(result.meta["changes"])
+
+    async def drop(self, user_id: str, folder_ids: list[str]) -> None:
+        """Removes folders just made whose making is undone (their files are deleted first)."""
+        await (
+            self._db.prepare("DELETE FROM folders WHERE user_id = ? AND id IN (SELECT value FROM json_each(?))")
+            .bind(user_id, json.dumps(folder_ids))
+            .run()
+        )
 
     async def count(self, user_id: str) -> int:
         row = await (

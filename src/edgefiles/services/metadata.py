@@ -156,6 +156,22 @@ class FileRecords:
             return None
         return await self.get(user_id, file_id)
 
+    async def discard(self, user_id: str, file_ids: list[str], now: str) -> None:
+        """Marks files just made deleted, with their text, when their making is undone (a folder
+        COPY that failed half way); the purge deletes their objects."""
+        ids = json.dumps(file_ids)
+        await self._db.batch(
+            [
+                self._db.prepare(
+                    "UPDATE files SET deleted_at = ?, updated_at = ?, ai_analysis = NULL, description = NULL"  # noqa: S608
+                    " WHERE user_id = ? AND id IN (SELECT value FROM json_each(?)) AND " + _LISTED
+                ).bind(now, now, user_id, ids),
+                self._db.prepare(
+                    "DELETE FROM chunks WHERE user_id = ? AND file_id IN (SELECT value FROM json_each(?))"
+                ).bind(user_id, ids),
+            ]
+        )
+
     async def get_trashed(self, user_id: str, file_id: str) -> dict[str, Any] | None:
         """A file the user deleted by itself, in the trash."""
         row = (
