@@ -592,8 +592,8 @@ async def put(ctx: RequestContext, names: list[str]) -> Response:
             await quota.release(ctx.services, ctx.user_id, row["id"], size)
         raise
     headers = {"etag": row["etag"]} if row.get("etag") else {}
-    if mtime:
-        headers["x-oc-mtime"] = "accepted"
+    if row.get("modified_at"):
+        headers["x-oc-mtime"] = "accepted"  # rclone then trusts the time it set
     return Response(None, status=204 if replaced else 201, headers=headers)
 
 
