@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -219,3 +220,29 @@ def start_and_expect_failure(config: Path, persist_to: Path, log_path: Path, **e
     log_path.write_text(result.stdout + result.stderr)
     assert result.returncode != 0, f"runtime started although it should not have:\n{result.stdout}{result.stderr}"
     return result.stdout + result.stderr
+
+
+class PeakMemory:
+    """The runtime's resident memory, sampled by the OS every 50 ms while a block runs: `growth`
+    is the peak over what it held before."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime, self.baseline, self.peak = runtime, runtime.rss_bytes(), 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self.runtime.rss_bytes())
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.baseline

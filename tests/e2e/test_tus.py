@@ -23,7 +23,7 @@ from tusclient.uploader import Uploader
 
 from api_client import User, UserFactory
 from invariants import database
-from runtime_harness import Runtime, wait_for
+from runtime_harness import PeakMemory, Runtime, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -323,31 +323,6 @@ def test_another_users_upload_is_not_found(edgefiles: Runtime, tus_user: User, u
     assert patch(stranger, url, 0, b"x" * 100).status_code == 404
     assert stranger.client.delete(url, headers=TUS).status_code == 404
     assert tus_user.client.head(url, headers=TUS).headers["upload-offset"] == "0"
-
-
-class PeakMemory:
-    """The runtime's resident memory, sampled by the OS while a block runs."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime, self.baseline, self.peak = runtime, runtime.rss_bytes(), 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.05):
-            self.peak = max(self.peak, self.runtime.rss_bytes())
-
-    def __enter__(self) -> "PeakMemory":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.baseline
 
 
 def test_a_250_mb_upload_streams_through_in_bounded_memory(edgefiles: Runtime, tus_user: User, tmp_path: Path) -> None:

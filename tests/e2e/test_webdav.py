@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import httpx
 import pytest
 
 from api_client import ADMIN_TOKEN, SIGNING_KEY, User, UserFactory, settled
-from runtime_harness import ROOT, Runtime, running
+from runtime_harness import ROOT, PeakMemory, Runtime, running
 
 pytestmark = pytest.mark.e2e
 
@@ -257,25 +256,6 @@ def test_paths_that_name_nothing_are_refused(edgefiles: Runtime, alice: User, pa
     assert alice.client.get("/api/files").json()["items"] == []
 
 
-class PeakMemory:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime, self.baseline, self.peak = runtime, runtime.rss_bytes(), 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.05):
-            self.peak = max(self.peak, self.runtime.rss_bytes())
-
-    def __enter__(self) -> "PeakMemory":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 @pytest.fixture(scope="module")
 def enterprise(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     """A runtime as on an Enterprise zone (500 MB request bodies) with WebDAV PUTs up to 300 MB."""
@@ -310,9 +290,8 @@ def test_a_250_mb_put_streams_through_in_bounded_memory(enterprise: Runtime, tmp
     with dav(user, enterprise) as client, PeakMemory(enterprise) as memory:
         response = client.put("/archive.bin", content=body(), headers={"content-length": str(size)})
     assert response.status_code == 201, response.text
-    growth = memory.peak - memory.baseline
-    print(f"250 MB WebDAV PUT: runtime RSS {memory.baseline / MiB:.0f} MiB, peak +{growth / MiB:.1f} MiB")
-    assert growth < 32 * MiB
+    print(f"250 MB WebDAV PUT: runtime RSS {memory.baseline / MiB:.0f} MiB, peak +{memory.growth / MiB:.1f} MiB")
+    assert memory.growth < 32 * MiB
     served = hashlib.sha256()
     with dav(user, enterprise) as client, client.stream("GET", "/archive.bin") as download:
         for block in download.iter_bytes():

@@ -55,12 +55,10 @@ async def list_trash(ctx: RequestContext) -> Response:
 
 
 async def _restored_name(ctx: RequestContext, attempt: int, folder_id: str, name: str, entry_id: str) -> str:
-    """The name a restored entry takes when its own is taken meanwhile: numbered, then with its id."""
+    """The name a restored entry takes: its own, then (taken meanwhile) numbered, then with its id."""
     if attempt == 0:
         return name
-    if attempt == 1:
-        return await ctx.services.folders.free_name(ctx.user_id, folder_id, name)
-    return paths.numbered(name, entry_id[:8])
+    return await ctx.services.folders.retry_name(ctx.user_id, folder_id, name, entry_id, attempt)
 
 
 async def restore(ctx: RequestContext, file_id: str) -> Response:

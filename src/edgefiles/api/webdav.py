@@ -110,10 +110,9 @@ class Target:
 async def _resolve(ctx: RequestContext, names: list[str]) -> Target:
     if not names:
         return Target(names)
-    folders, file = await ctx.services.folders.resolve(ctx.user_id, names)
-    target = Target(names, folders)
-    if file is not None:
-        target.file = await ctx.services.records.get(ctx.user_id, file["id"])
+    target = Target(names, await ctx.services.folders.resolve(ctx.user_id, names))
+    if target.parent_id is not None and not target.is_collection:
+        target.file = await ctx.services.records.get_named(ctx.user_id, target.parent_id, target.name)
     return target
 
 
@@ -349,20 +348,17 @@ async def get(ctx: RequestContext, names: list[str]) -> Response:
 async def _children(ctx: RequestContext, folder_id: str, limit: int) -> list[tuple[str, str, dict[str, Any]]]:
     """A folder's entries: ("folder" | "file", name, row), folders first."""
     found: list[tuple[str, str, dict[str, Any]]] = []
-    after = None
-    while len(found) < limit:
-        page = await ctx.services.folders.folder_page(ctx.user_id, folder_id, after, 100)
-        found += [("folder", row["name"], row) for row in page]
-        if len(page) < 100:
-            break
-        after = (page[-1]["name"], page[-1]["id"])
-    after = None
-    while len(found) < limit:
-        page = await ctx.services.records.folder_files(ctx.user_id, folder_id, after, 100)
-        found += [("file", row["filename"], row) for row in page]
-        if len(page) < 100:
-            break
-        after = (page[-1]["filename"], page[-1]["id"])
+    for kind, pages, name_key in (
+        ("folder", ctx.services.folders.folder_page, "name"),
+        ("file", ctx.services.records.folder_files, "filename"),
+    ):
+        after = None
+        while len(found) < limit:
+            page = await pages(ctx.user_id, folder_id, after, 100)
+            found += [(kind, row[name_key], row) for row in page]
+            if len(page) < 100:
+                break
+            after = (page[-1][name_key], page[-1]["id"])
     return found[:limit]
 
 

@@ -107,13 +107,12 @@ class FolderRecords:
         )
         return int(row["height"] or 0) if row else 0
 
-    async def resolve(self, user_id: str, names: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """Walks a path of names from the root: (the folders found along it, in order; the file
-        the last name is, if it names a file). The walk stops at the first name that is not a
-        folder, so len(folders) says how far the path exists."""
-        folders: list[dict[str, Any]] = []
+    async def resolve(self, user_id: str, names: list[str]) -> list[dict[str, Any]]:
+        """Walks a path of names from the root: the folders found along it, in order. The walk
+        stops at the first name that is not a folder, so len(folders) says how far the path
+        exists (the last name may then be a file: FileRecords.get_named)."""
         if not names:
-            return folders, None
+            return []
         result = await (
             self._db.prepare(
                 "WITH RECURSIVE walk(i, id) AS (SELECT 0, '' UNION ALL"
@@ -126,18 +125,7 @@ class FolderRecords:
             .bind(json.dumps(names), user_id)
             .all()
         )
-        folders = [dict(row) for row in result.results]
-        if len(folders) == len(names) - 1:
-            parent = folders[-1]["id"] if folders else paths.ROOT
-            file = await (
-                self._db.prepare(
-                    "SELECT id FROM files WHERE user_id = ? AND folder_id = ? AND filename = ? AND " + _LISTED_FILE  # noqa: S608 - constants only
-                )
-                .bind(user_id, parent, names[-1])
-                .first()
-            )
-            return folders, None if file is None else dict(file)
-        return folders, None
+        return [dict(row) for row in result.results]
 
     async def folder_page(
         self, user_id: str, parent_id: str, after: tuple[str, str] | None, limit: int
@@ -170,6 +158,14 @@ class FolderRecords:
         taken = await self.taken_names(user_id, parent_id, paths.numbered_prefix(name))
         taken |= await self.taken_names(user_id, parent_id, name)
         return paths.first_free(name, taken)
+
+    async def retry_name(self, user_id: str, parent_id: str, name: str, entry_id: str, retry: int) -> str:
+        """The name to try again with when `name` was taken: on the first retry its first free
+        numbered form ("q3 (2).pdf"), after that one made unique by the entry's id (another
+        request took the numbered one meanwhile)."""
+        if retry <= 1:
+            return await self.free_name(user_id, parent_id, name)
+        return paths.numbered(name, entry_id[:8])
 
     async def update(self, user_id: str, folder_id: str, *, name: str, parent_id: str, now: str) -> bool:
         """Renames and/or moves a live folder. False when the move would put the folder inside

@@ -12,7 +12,6 @@ import asyncio
 import logging
 from typing import Any
 
-from edgefiles.domain import paths
 from edgefiles.domain.files import cache_key
 from edgefiles.domain.problems import Problem, unavailable
 from edgefiles.services import quota
@@ -29,10 +28,8 @@ REPLACED_RESULT = 2
 
 
 async def _rename(services: Services, row: dict[str, Any], view: dict[str, Any], attempt: int) -> None:
-    if attempt == 0:
-        name = await services.folders.free_name(row["user_id"], row.get("folder_id") or "", row["filename"])
-    else:
-        name = paths.numbered(row["filename"], row["id"][:8])
+    folder_id = row.get("folder_id") or ""
+    name = await services.folders.retry_name(row["user_id"], folder_id, row["filename"], row["id"], attempt + 1)
     row["filename"] = view["filename"] = name
 
 

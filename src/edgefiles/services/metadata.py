@@ -83,6 +83,15 @@ class FileRecords:
         )
         return _decode(row)
 
+    async def get_named(self, user_id: str, folder_id: str, filename: str) -> dict[str, Any] | None:
+        """The listed file of this name in this folder, if one has it."""
+        row = (
+            await self._db.prepare(_SELECT + " WHERE user_id = ? AND folder_id = ? AND filename = ? AND " + _LISTED)
+            .bind(user_id, folder_id, filename)
+            .first()
+        )
+        return _decode(row)
+
     async def get_held(self, user_id: str, file_id: str) -> dict[str, Any] | None:
         """A file of this user that is stored, in the trash or not (the consumer analyses both:
         a trashed file may be restored)."""
